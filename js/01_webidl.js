@@ -1,0 +1,83 @@
+// WebIDL helpers: argument checks, conversions and the interface shape (enumerable members,
+// Symbol.toStringTag, illegal constructors). https://webidl.spec.whatwg.org/
+
+/** Passed to internal constructors so that `new X()` from user code can be refused. */
+export const illegalConstructorKey = Symbol("illegalConstructorKey");
+
+export function illegalConstructor() {
+  return new TypeError("Illegal constructor");
+}
+
+export function requiredArguments(length, required, prefix) {
+  if (length < required) {
+    const plural = required === 1 ? "" : "s";
+    throw new TypeError(
+      `${prefix}: ${required} argument${plural} required, but only ${length} present.`,
+    );
+  }
+}
+
+/** https://webidl.spec.whatwg.org/#es-DOMString (symbols throw a TypeError). */
+export function toDOMString(value) {
+  if (typeof value === "symbol") {
+    throw new TypeError("Cannot convert a Symbol value to a string");
+  }
+  return `${value}`;
+}
+
+/** https://webidl.spec.whatwg.org/#es-USVString */
+export function toUSVString(value) {
+  return toDOMString(value).toWellFormed();
+}
+
+/** https://webidl.spec.whatwg.org/#es-dictionary: null and undefined mean an empty one. */
+export function toDictionary(value, prefix) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" && typeof value !== "function") {
+    throw new TypeError(`${prefix}: the options argument is not an object.`);
+  }
+  return value;
+}
+
+/** https://webidl.spec.whatwg.org/#es-unsigned-short (without [EnforceRange]). */
+export function toUnsignedShort(value) {
+  const n = Number(value);
+  if (!Number.isFinite(n)) return 0;
+  return ((Math.trunc(n) % 65536) + 65536) % 65536;
+}
+
+/**
+ * Gives a class the shape WebIDL asks for: prototype members enumerable, a
+ * Symbol.toStringTag, and constants on both the interface and the prototype.
+ */
+export function configureInterface(cls, constants = {}) {
+  const proto = cls.prototype;
+  for (const key of Reflect.ownKeys(proto)) {
+    if (key === "constructor" || typeof key === "symbol") continue;
+    const desc = Reflect.getOwnPropertyDescriptor(proto, key);
+    desc.enumerable = true;
+    Reflect.defineProperty(proto, key, desc);
+  }
+  for (const key of Reflect.ownKeys(cls)) {
+    if (key === "prototype" || key === "length" || key === "name") continue;
+    const desc = Reflect.getOwnPropertyDescriptor(cls, key);
+    if (typeof desc.value === "function" || desc.get) {
+      desc.enumerable = true;
+      Reflect.defineProperty(cls, key, desc);
+    }
+  }
+  for (const [name, value] of Object.entries(constants)) {
+    const desc = { value, enumerable: true, writable: false, configurable: false };
+    Reflect.defineProperty(cls, name, desc);
+    Reflect.defineProperty(proto, name, desc);
+  }
+  Reflect.defineProperty(proto, Symbol.toStringTag, {
+    value: cls.name,
+    configurable: true,
+  });
+}
+
+/** A TypeError for a method or accessor called on an object of the wrong interface. */
+export function illegalInvocation() {
+  return new TypeError("Illegal invocation");
+}

@@ -1,0 +1,239 @@
+// Event and CustomEvent: https://dom.spec.whatwg.org/#interface-event
+//
+// The dispatch algorithm lives with EventTarget; it reaches an event's internal state through
+// the `eventInternals` functions exported here (spec flags keep their spec names).
+
+import { core } from "v8mc:00_core.js";
+import {
+  configureInterface,
+  illegalInvocation,
+  requiredArguments,
+  toDictionary,
+  toDOMString,
+} from "v8mc:01_webidl.js";
+
+export const NONE = 0;
+export const CAPTURING_PHASE = 1;
+export const AT_TARGET = 2;
+export const BUBBLING_PHASE = 3;
+
+export let eventInternals;
+
+function isTrusted() {
+  return eventInternals.isTrusted(this);
+}
+
+export class Event {
+  #type = "";
+  #bubbles = false;
+  #cancelable = false;
+  #composed = false;
+  #target = null;
+  #currentTarget = null;
+  #eventPhase = NONE;
+  #timeStamp;
+  // https://dom.spec.whatwg.org/#stop-propagation-flag and its siblings
+  #stopPropagationFlag = false;
+  #stopImmediatePropagationFlag = false;
+  #canceledFlag = false;
+  #inPassiveListenerFlag = false;
+  #initializedFlag = false;
+  #dispatchFlag = false;
+  #isTrusted = false;
+
+  constructor(type, eventInitDict = undefined) {
+    requiredArguments(arguments.length, 1, `Failed to construct '${new.target.name}'`);
+    type = toDOMString(type);
+    const init = toDictionary(eventInitDict, `Failed to construct '${new.target.name}'`);
+    this.#initializedFlag = true;
+    this.#type = type;
+    this.#bubbles = !!init.bubbles;
+    this.#cancelable = !!init.cancelable;
+    this.#composed = !!init.composed;
+    this.#timeStamp = core.now();
+    // [LegacyUnforgeable] readonly attribute boolean isTrusted: an own accessor whose getter is
+    // the same function on every event.
+    Reflect.defineProperty(this, "isTrusted", {
+      get: isTrusted,
+      enumerable: true,
+      configurable: false,
+    });
+  }
+
+  #check() {
+    if (!(#type in this)) throw illegalInvocation();
+  }
+
+  get type() {
+    this.#check();
+    return this.#type;
+  }
+  get target() {
+    this.#check();
+    return this.#target;
+  }
+  get srcElement() {
+    this.#check();
+    return this.#target;
+  }
+  get currentTarget() {
+    this.#check();
+    return this.#currentTarget;
+  }
+  composedPath() {
+    this.#check();
+    return this.#currentTarget === null ? [] : [this.#currentTarget];
+  }
+  get eventPhase() {
+    this.#check();
+    return this.#eventPhase;
+  }
+  stopPropagation() {
+    this.#check();
+    this.#stopPropagationFlag = true;
+  }
+  get cancelBubble() {
+    this.#check();
+    return this.#stopPropagationFlag;
+  }
+  set cancelBubble(value) {
+    this.#check();
+    if (value) this.#stopPropagationFlag = true;
+  }
+  stopImmediatePropagation() {
+    this.#check();
+    this.#stopPropagationFlag = true;
+    this.#stopImmediatePropagationFlag = true;
+  }
+  get bubbles() {
+    this.#check();
+    return this.#bubbles;
+  }
+  get cancelable() {
+    this.#check();
+    return this.#cancelable;
+  }
+  get returnValue() {
+    this.#check();
+    return !this.#canceledFlag;
+  }
+  set returnValue(value) {
+    this.#check();
+    if (!value) this.#setCanceledFlag();
+  }
+  preventDefault() {
+    this.#check();
+    this.#setCanceledFlag();
+  }
+  get defaultPrevented() {
+    this.#check();
+    return this.#canceledFlag;
+  }
+  get composed() {
+    this.#check();
+    return this.#composed;
+  }
+  get timeStamp() {
+    this.#check();
+    return this.#timeStamp;
+  }
+  initEvent(type, bubbles = false, cancelable = false) {
+    this.#check();
+    requiredArguments(arguments.length, 1, "Failed to execute 'initEvent' on 'Event'");
+    if (this.#dispatchFlag) return;
+    this.#initialize(toDOMString(type), !!bubbles, !!cancelable);
+  }
+
+  // https://dom.spec.whatwg.org/#set-the-canceled-flag
+  #setCanceledFlag() {
+    if (this.#cancelable && !this.#inPassiveListenerFlag) this.#canceledFlag = true;
+  }
+
+  // https://dom.spec.whatwg.org/#concept-event-initialize
+  #initialize(type, bubbles, cancelable) {
+    this.#initializedFlag = true;
+    this.#stopPropagationFlag = false;
+    this.#stopImmediatePropagationFlag = false;
+    this.#canceledFlag = false;
+    this.#isTrusted = false;
+    this.#target = null;
+    this.#type = type;
+    this.#bubbles = bubbles;
+    this.#cancelable = cancelable;
+  }
+
+  static {
+    eventInternals = {
+      isEvent: (e) => e !== null && typeof e === "object" && #type in e,
+      isTrusted: (e) => {
+        if (!(e !== null && typeof e === "object" && #type in e)) throw illegalInvocation();
+        return e.#isTrusted;
+      },
+      setTrusted: (e) => {
+        e.#isTrusted = true;
+      },
+      initialize: (e, type, bubbles, cancelable) => e.#initialize(type, bubbles, cancelable),
+      type: (e) => e.#type,
+      setTarget: (e, t) => {
+        e.#target = t;
+      },
+      setCurrentTarget: (e, t) => {
+        e.#currentTarget = t;
+      },
+      setPhase: (e, p) => {
+        e.#eventPhase = p;
+      },
+      isInitialized: (e) => e.#initializedFlag,
+      isDispatching: (e) => e.#dispatchFlag,
+      setDispatching: (e, v) => {
+        e.#dispatchFlag = v;
+      },
+      stopPropagationFlag: (e) => e.#stopPropagationFlag,
+      stopImmediatePropagationFlag: (e) => e.#stopImmediatePropagationFlag,
+      clearStopFlags: (e) => {
+        e.#stopPropagationFlag = false;
+        e.#stopImmediatePropagationFlag = false;
+      },
+      setInPassiveListener: (e, v) => {
+        e.#inPassiveListenerFlag = v;
+      },
+      canceled: (e) => e.#canceledFlag,
+    };
+  }
+}
+
+configureInterface(Event, { NONE, CAPTURING_PHASE, AT_TARGET, BUBBLING_PHASE });
+
+/** https://dom.spec.whatwg.org/#interface-customevent */
+export class CustomEvent extends Event {
+  #detail = null;
+
+  constructor(type, eventInitDict = undefined) {
+    requiredArguments(arguments.length, 1, "Failed to construct 'CustomEvent'");
+    super(type, eventInitDict);
+    const init = toDictionary(eventInitDict, "Failed to construct 'CustomEvent'");
+    this.#detail = init.detail === undefined ? null : init.detail;
+  }
+
+  get detail() {
+    if (!(#detail in this)) throw illegalInvocation();
+    return this.#detail;
+  }
+
+  initCustomEvent(type, bubbles = false, cancelable = false, detail = null) {
+    if (!(#detail in this)) throw illegalInvocation();
+    requiredArguments(arguments.length, 1, "Failed to execute 'initCustomEvent' on 'CustomEvent'");
+    if (eventInternals.isDispatching(this)) return;
+    eventInternals.initialize(this, toDOMString(type), !!bubbles, !!cancelable);
+    this.#detail = detail;
+  }
+}
+
+configureInterface(CustomEvent);
+
+/** Creates an event the way the platform does (`isTrusted` true). */
+export function createTrustedEvent(EventClass, type, init) {
+  const event = new EventClass(type, init);
+  eventInternals.setTrusted(event);
+  return event;
+}

@@ -1,0 +1,110 @@
+// MessageEvent: https://html.spec.whatwg.org/multipage/comms.html#the-messageevent-interface
+
+import { Event, eventInternals } from "v8mc:03_event.js";
+import {
+  configureInterface,
+  illegalInvocation,
+  requiredArguments,
+  toDictionary,
+  toDOMString,
+  toUSVString,
+} from "v8mc:01_webidl.js";
+
+let isMessagePort = () => false;
+/** MessagePort registers its brand check here; it is defined later in load order. */
+export function setMessagePortCheck(check) {
+  isMessagePort = check;
+}
+
+const emptyPorts = Object.freeze([]);
+
+function toPorts(value, prefix) {
+  if (value === undefined) return emptyPorts;
+  if (value === null || typeof value !== "object" || typeof value[Symbol.iterator] !== "function") {
+    throw new TypeError(`${prefix}: 'ports' is not a sequence.`);
+  }
+  const ports = [...value];
+  for (const port of ports) {
+    if (!isMessagePort(port)) {
+      throw new TypeError(`${prefix}: 'ports' contains a value that is not a MessagePort.`);
+    }
+  }
+  return ports.length === 0 ? emptyPorts : Object.freeze(ports);
+}
+
+function toSource(value, prefix) {
+  if (value === undefined || value === null) return null;
+  if (!isMessagePort(value)) {
+    throw new TypeError(`${prefix}: 'source' is not a MessagePort.`);
+  }
+  return value;
+}
+
+export class MessageEvent extends Event {
+  #data;
+  #origin;
+  #lastEventId;
+  #source;
+  #ports;
+
+  constructor(type, eventInitDict = undefined) {
+    const prefix = "Failed to construct 'MessageEvent'";
+    requiredArguments(arguments.length, 1, prefix);
+    super(type, eventInitDict);
+    const init = toDictionary(eventInitDict, prefix);
+    this.#data = init.data === undefined ? null : init.data;
+    this.#lastEventId = init.lastEventId === undefined ? "" : toDOMString(init.lastEventId);
+    this.#origin = init.origin === undefined ? "" : toUSVString(init.origin);
+    this.#ports = toPorts(init.ports, prefix);
+    this.#source = toSource(init.source, prefix);
+  }
+
+  #check() {
+    if (!(#data in this)) throw illegalInvocation();
+  }
+
+  get data() {
+    this.#check();
+    return this.#data;
+  }
+  get origin() {
+    this.#check();
+    return this.#origin;
+  }
+  get lastEventId() {
+    this.#check();
+    return this.#lastEventId;
+  }
+  get source() {
+    this.#check();
+    return this.#source;
+  }
+  get ports() {
+    this.#check();
+    return this.#ports;
+  }
+
+  initMessageEvent(
+    type,
+    bubbles = false,
+    cancelable = false,
+    data = null,
+    origin = "",
+    lastEventId = "",
+    source = null,
+    ports = [],
+  ) {
+    this.#check();
+    const prefix = "Failed to execute 'initMessageEvent' on 'MessageEvent'";
+    requiredArguments(arguments.length, 1, prefix);
+    if (eventInternals.isDispatching(this)) return;
+    eventInternals.initialize(this, toDOMString(type), !!bubbles, !!cancelable);
+    this.#data = data;
+    this.#origin = toUSVString(origin);
+    this.#lastEventId = toDOMString(lastEventId);
+    this.#source = toSource(source, prefix);
+    this.#ports = toPorts(ports, prefix);
+  }
+}
+
+configureInterface(MessageEvent);

@@ -1,0 +1,320 @@
+// EventTarget and event dispatch: https://dom.spec.whatwg.org/#interface-eventtarget
+//
+// Targets here have no parents, so the event path is the target alone: capture listeners run
+// first, then the others, both with eventPhase AT_TARGET. The global object is made an
+// EventTarget too (see makeEventTarget), which is why listener lists live in a WeakMap rather
+// than in private fields.
+
+import { core } from "v8mc:00_core.js";
+import { DOMException } from "v8mc:02_dom_exception.js";
+import { AT_TARGET, NONE, eventInternals } from "v8mc:03_event.js";
+import { ErrorEvent } from "v8mc:05_error_event.js";
+import {
+  configureInterface,
+  illegalInvocation,
+  requiredArguments,
+  toDOMString,
+} from "v8mc:01_webidl.js";
+
+/** target -> Map(type -> listener[]) */
+const listenerMaps = new WeakMap();
+
+let abortSignalHooks = null;
+/** AbortSignal, defined later in load order, registers how `signal` options are observed. */
+export function setAbortSignalHooks(hooks) {
+  abortSignalHooks = hooks;
+}
+
+export function makeEventTarget(object) {
+  if (!listenerMaps.has(object)) listenerMaps.set(object, new Map());
+}
+
+export function isEventTarget(object) {
+  return listenerMaps.has(object);
+}
+
+function listenersOf(target) {
+  const map = listenerMaps.get(target === undefined || target === null ? globalThis : target);
+  if (map === undefined) throw illegalInvocation();
+  return map;
+}
+
+// https://dom.spec.whatwg.org/#concept-flatten-options
+function flattenOptions(options) {
+  if (options !== null && typeof options === "object") return !!options.capture;
+  return !!options;
+}
+
+// https://dom.spec.whatwg.org/#event-flatten-more
+function flattenMoreOptions(options) {
+  const capture = flattenOptions(options);
+  let once = false;
+  let passive = null;
+  let signal = null;
+  if (options !== null && typeof options === "object") {
+    once = !!options.once;
+    if (options.passive !== undefined) passive = !!options.passive;
+    if (options.signal !== undefined) {
+      signal = options.signal;
+      if (abortSignalHooks === null || !abortSignalHooks.isAbortSignal(signal)) {
+        throw new TypeError(
+          "Failed to execute 'addEventListener' on 'EventTarget': member signal is not of type AbortSignal.",
+        );
+      }
+    }
+  }
+  return { capture, once, passive, signal };
+}
+
+function checkCallback(callback, method) {
+  if (callback !== null && typeof callback !== "object" && typeof callback !== "function") {
+    throw new TypeError(
+      `Failed to execute '${method}' on 'EventTarget': parameter 2 is not of type 'Object'.`,
+    );
+  }
+}
+
+// https://dom.spec.whatwg.org/#add-an-event-listener
+export function addEventListenerInternal(target, listener) {
+  if (listener.signal !== null && abortSignalHooks.aborted(listener.signal)) return;
+  if (listener.callback === null) return;
+  const map = listenersOf(target);
+  let list = map.get(listener.type);
+  if (list === undefined) {
+    list = [];
+    map.set(listener.type, list);
+  }
+  for (const existing of list) {
+    if (existing.callback === listener.callback && existing.capture === listener.capture) return;
+  }
+  list.push(listener);
+  if (listener.signal !== null) {
+    abortSignalHooks.addAlgorithm(listener.signal, () => removeListener(target, listener));
+  }
+}
+
+// https://dom.spec.whatwg.org/#remove-an-event-listener
+export function removeListener(target, listener) {
+  listener.removed = true;
+  const map = listenersOf(target);
+  const list = map.get(listener.type);
+  if (list === undefined) return;
+  const index = list.indexOf(listener);
+  if (index !== -1) list.splice(index, 1);
+  if (list.length === 0) map.delete(listener.type);
+}
+
+export function hasListeners(target, type) {
+  const list = listenerMaps.get(target)?.get(type);
+  return list !== undefined && list.length > 0;
+}
+
+export class EventTarget {
+  constructor() {
+    listenerMaps.set(this, new Map());
+  }
+
+  addEventListener(type, callback, options = undefined) {
+    const self = this ?? globalThis;
+    listenersOf(self);
+    requiredArguments(arguments.length, 2, "Failed to execute 'addEventListener' on 'EventTarget'");
+    type = toDOMString(type);
+    checkCallback(callback, "addEventListener");
+    const flat = flattenMoreOptions(options);
+    const passive = flat.passive ?? false;
+    addEventListenerInternal(self, {
+      type,
+      callback,
+      capture: flat.capture,
+      once: flat.once,
+      passive,
+      signal: flat.signal,
+      removed: false,
+    });
+  }
+
+  removeEventListener(type, callback, options = undefined) {
+    const self = this ?? globalThis;
+    const map = listenersOf(self);
+    requiredArguments(
+      arguments.length,
+      2,
+      "Failed to execute 'removeEventListener' on 'EventTarget'",
+    );
+    type = toDOMString(type);
+    checkCallback(callback, "removeEventListener");
+    const capture = flattenOptions(options);
+    const list = map.get(type);
+    if (list === undefined) return;
+    const found = list.find((l) => l.callback === callback && l.capture === capture);
+    if (found !== undefined) removeListener(self, found);
+  }
+
+  dispatchEvent(event) {
+    const self = this ?? globalThis;
+    listenersOf(self);
+    requiredArguments(arguments.length, 1, "Failed to execute 'dispatchEvent' on 'EventTarget'");
+    if (!eventInternals.isEvent(event)) {
+      throw new TypeError(
+        "Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.",
+      );
+    }
+    if (eventInternals.isDispatching(event) || !eventInternals.isInitialized(event)) {
+      throw new DOMException("The event is already being dispatched.", "InvalidStateError");
+    }
+    return dispatch(self, event);
+  }
+}
+
+configureInterface(EventTarget);
+
+/**
+ * https://dom.spec.whatwg.org/#concept-event-dispatch for a target without parents.
+ * Returns whether the event was not canceled; `onListenerError(error)`, when given, hears of
+ * each listener exception after it has been reported.
+ */
+export function dispatch(target, event, onListenerError = undefined) {
+  eventInternals.setDispatching(event, true);
+  eventInternals.setTarget(event, target);
+  eventInternals.setPhase(event, AT_TARGET);
+  eventInternals.setCurrentTarget(event, target);
+  const list = listenerMaps.get(target)?.get(eventInternals.type(event));
+  if (list !== undefined) {
+    const listeners = list.slice();
+    invoke(target, event, listeners, true, onListenerError);
+    if (!eventInternals.stopPropagationFlag(event)) {
+      invoke(target, event, listeners, false, onListenerError);
+    }
+  }
+  eventInternals.setPhase(event, NONE);
+  eventInternals.setCurrentTarget(event, null);
+  eventInternals.setDispatching(event, false);
+  eventInternals.clearStopFlags(event);
+  return !eventInternals.canceled(event);
+}
+
+// https://dom.spec.whatwg.org/#concept-event-listener-inner-invoke
+function invoke(target, event, listeners, capturePhase, onListenerError) {
+  for (const listener of listeners) {
+    if (listener.removed || listener.capture !== capturePhase) continue;
+    if (listener.once) removeListener(target, listener);
+    if (listener.passive) eventInternals.setInPassiveListener(event, true);
+    try {
+      const callback = listener.callback;
+      if (typeof callback === "function") {
+        callback.call(target, event);
+      } else {
+        const handleEvent = callback.handleEvent;
+        if (typeof handleEvent !== "function") {
+          throw new TypeError("The listener object has no callable 'handleEvent' property.");
+        }
+        handleEvent.call(callback, event);
+      }
+    } catch (error) {
+      reportException(error);
+      onListenerError?.(error);
+    }
+    eventInternals.setInPassiveListener(event, false);
+    if (eventInternals.stopImmediatePropagationFlag(event)) return;
+  }
+}
+
+let reportingError = false;
+
+/**
+ * https://html.spec.whatwg.org/multipage/webappapis.html#report-an-exception: an `error`
+ * event on the global object; when no listener cancels it, the runtime prints it as uncaught
+ * and remembers it (the CLI then exits non-zero).
+ */
+export function reportException(error) {
+  if (reportingError) {
+    // An error thrown by an `error` listener is not reported through another event.
+    core.reportUncaught(error);
+    return;
+  }
+  const event = new ErrorEvent("error", {
+    cancelable: true,
+    message: errorMessage(error),
+    error,
+    ...core.errorLocation(error),
+  });
+  eventInternals.setTrusted(event);
+  reportingError = true;
+  let notCanceled;
+  try {
+    notCanceled = dispatch(globalThis, event);
+  } finally {
+    reportingError = false;
+  }
+  if (notCanceled) core.reportUncaught(error);
+}
+
+function errorMessage(error) {
+  try {
+    if (error instanceof Error) {
+      return `Uncaught ${error.name}: ${error.message}`;
+    }
+    return `Uncaught ${String(error)}`;
+  } catch {
+    return "Uncaught exception";
+  }
+}
+
+const handlerValues = new WeakMap();
+
+/**
+ * Defines an event handler IDL attribute such as `onmessage`
+ * (https://html.spec.whatwg.org/multipage/webappapis.html#event-handler-attributes):
+ * the first non-null value registers one listener, which later values reuse in place.
+ * `onFirstSet(target)` runs when a handler is set (MessagePort starts its queue then).
+ */
+export function defineEventHandler(proto, name, brandCheck, onSet = undefined) {
+  const type = name.slice(2);
+  Reflect.defineProperty(proto, `on${type}`, {
+    get() {
+      if (!brandCheck(this)) throw illegalInvocation();
+      return handlerValues.get(this)?.get(type)?.value ?? null;
+    },
+    set(value) {
+      if (!brandCheck(this)) throw illegalInvocation();
+      const callable = typeof value === "function" ? value : null;
+      let handlers = handlerValues.get(this);
+      if (handlers === undefined) {
+        handlers = new Map();
+        handlerValues.set(this, handlers);
+      }
+      let handler = handlers.get(type);
+      if (callable === null) {
+        if (handler !== undefined) {
+          removeListener(this, handler.listener);
+          handlers.delete(type);
+        }
+        return;
+      }
+      if (handler === undefined) {
+        const target = this;
+        handler = { value: callable, listener: null };
+        handler.listener = {
+          type,
+          callback: function (event) {
+            const fn = handler.value;
+            const result = fn.call(target, event);
+            if (result === false) event.preventDefault();
+          },
+          capture: false,
+          once: false,
+          passive: false,
+          signal: null,
+          removed: false,
+        };
+        handlers.set(type, handler);
+        addEventListenerInternal(this, handler.listener);
+      } else {
+        handler.value = callable;
+      }
+      onSet?.(this);
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}

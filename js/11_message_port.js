@@ -1,0 +1,132 @@
+// MessageChannel and MessagePort:
+// https://html.spec.whatwg.org/multipage/web-messaging.html#message-channels
+//
+// A port is a JS EventTarget holding the id of its Rust half (src/messaging). Rust owns the
+// entanglement, the message queues and the ordering; JS owns the events. Deviations from the
+// spec (close events, messageerror on a throwing listener) are Workers behaviour and are listed
+// in the README.
+
+import { core } from "v8mc:00_core.js";
+import { createTrustedEvent, Event } from "v8mc:03_event.js";
+import { MessageEvent, setMessagePortCheck } from "v8mc:04_message_event.js";
+import { defineEventHandler, dispatch, EventTarget } from "v8mc:06_event_target.js";
+import { toTransferList } from "v8mc:10_structured_clone.js";
+import {
+  configureInterface,
+  illegalConstructor,
+  illegalConstructorKey,
+  illegalInvocation,
+  requiredArguments,
+  toDictionary,
+} from "v8mc:01_webidl.js";
+
+let setId;
+
+export class MessagePort extends EventTarget {
+  #id;
+
+  constructor(key = undefined, id = undefined) {
+    if (key !== illegalConstructorKey) throw illegalConstructor();
+    super();
+    this.#id = id;
+  }
+
+  static {
+    // Rust assigns the ids once both objects exist (it keeps weak references to them).
+    setId = (port, id) => {
+      port.#id = id;
+    };
+  }
+
+  static isMessagePort(value) {
+    return value !== null && typeof value === "object" && #id in value;
+  }
+
+  postMessage(message, transferOrOptions = undefined) {
+    if (!isMessagePort(this)) throw illegalInvocation();
+    const prefix = "Failed to execute 'postMessage' on 'MessagePort'";
+    requiredArguments(arguments.length, 1, prefix);
+    let transfer;
+    // WebIDL overload resolution between (any, sequence<object>) and (any, options).
+    if (
+      transferOrOptions !== null && typeof transferOrOptions === "object" &&
+      typeof transferOrOptions[Symbol.iterator] === "function"
+    ) {
+      transfer = toTransferList(transferOrOptions, prefix);
+    } else {
+      transfer = toTransferList(toDictionary(transferOrOptions, prefix).transfer, prefix);
+    }
+    core.portPost(this.#id, message, transfer);
+  }
+
+  start() {
+    if (!isMessagePort(this)) throw illegalInvocation();
+    core.portStart(this.#id);
+  }
+
+  close() {
+    if (!isMessagePort(this)) throw illegalInvocation();
+    core.portClose(this.#id);
+  }
+}
+
+const isMessagePort = MessagePort.isMessagePort;
+delete MessagePort.isMessagePort;
+setMessagePortCheck(isMessagePort);
+
+// Setting onmessage starts the port (the spec's "first time onmessage is set" step).
+defineEventHandler(MessagePort.prototype, "onmessage", isMessagePort, (port) => port.start());
+defineEventHandler(MessagePort.prototype, "onmessageerror", isMessagePort);
+defineEventHandler(MessagePort.prototype, "onclose", isMessagePort);
+configureInterface(MessagePort);
+
+export class MessageChannel {
+  #port1;
+  #port2;
+
+  constructor() {
+    const port1 = new MessagePort(illegalConstructorKey, 0);
+    const port2 = new MessagePort(illegalConstructorKey, 0);
+    const id = core.portPair(port1, port2);
+    setId(port1, id);
+    setId(port2, id + 1);
+    this.#port1 = port1;
+    this.#port2 = port2;
+  }
+
+  get port1() {
+    if (!(#port1 in this)) throw illegalInvocation();
+    return this.#port1;
+  }
+
+  get port2() {
+    if (!(#port1 in this)) throw illegalInvocation();
+    return this.#port2;
+  }
+}
+
+configureInterface(MessageChannel);
+
+
+/** Rust calls this for each message, as its own task. */
+export function deliverMessage(port, data) {
+  const event = createTrustedEvent(MessageEvent, "message", { data });
+  let failure = null;
+  dispatch(port, event, (error) => {
+    failure ??= { error };
+  });
+  if (failure !== null) {
+    // Workers behaviour: a throwing message listener also fires messageerror on the port.
+    dispatch(port, createTrustedEvent(MessageEvent, "messageerror", { data: failure.error }));
+  }
+}
+
+/** Rust calls this when a message could not be deserialized. */
+export function deliverMessageError(port) {
+  dispatch(port, createTrustedEvent(MessageEvent, "messageerror"));
+}
+
+/** Rust calls this once per port when either side of the channel closes. */
+export function deliverClose(port) {
+  dispatch(port, createTrustedEvent(Event, "close"));
+}

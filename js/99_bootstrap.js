@@ -1,0 +1,109 @@
+// Installs the web globals into the context, the one place where the compatibility settings
+// decide what exists. Evaluated last; Rust removes the bindings object right after.
+
+import { core } from "v8mc:00_core.js";
+import { DOMException } from "v8mc:02_dom_exception.js";
+import { createTrustedEvent, CustomEvent, Event } from "v8mc:03_event.js";
+import { MessageEvent } from "v8mc:04_message_event.js";
+import { ErrorEvent, PromiseRejectionEvent } from "v8mc:05_error_event.js";
+import {
+  dispatch,
+  EventTarget,
+  makeEventTarget,
+  reportException,
+} from "v8mc:06_event_target.js";
+import { AbortController, AbortSignal } from "v8mc:07_abort_signal.js";
+import { console } from "v8mc:08_console.js";
+import {
+  clearInterval,
+  clearTimeout,
+  queueMicrotask,
+  runTimer,
+  setInterval,
+  setTimeout,
+} from "v8mc:09_timers.js";
+import { structuredClone } from "v8mc:10_structured_clone.js";
+import {
+  deliverClose,
+  deliverMessage,
+  deliverMessageError,
+  MessageChannel,
+  MessagePort,
+} from "v8mc:11_message_port.js";
+
+// WebIDL globals are writable, configurable and not enumerable.
+function defineGlobal(name, value) {
+  Reflect.defineProperty(globalThis, name, {
+    value,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+const always = {
+  AbortController,
+  AbortSignal,
+  CustomEvent,
+  DOMException,
+  ErrorEvent,
+  Event,
+  EventTarget,
+  MessageEvent,
+  PromiseRejectionEvent,
+  clearInterval,
+  clearTimeout,
+  console,
+  queueMicrotask,
+  setInterval,
+  setTimeout,
+  structuredClone,
+};
+for (const [name, value] of Object.entries(always)) defineGlobal(name, value);
+
+if (core.compat.exposeGlobalMessageChannel) {
+  defineGlobal("MessageChannel", MessageChannel);
+  defineGlobal("MessagePort", MessagePort);
+}
+
+// The global object is an EventTarget (for `error` and `unhandledrejection`), as in workers.
+makeEventTarget(globalThis);
+if (Object.getPrototypeOf(globalThis) === Object.prototype) {
+  Object.setPrototypeOf(globalThis, EventTarget.prototype);
+} else {
+  for (const name of ["addEventListener", "removeEventListener", "dispatchEvent"]) {
+    defineGlobal(name, EventTarget.prototype[name]);
+  }
+}
+if (!("self" in globalThis)) defineGlobal("self", globalThis);
+
+/** Fires `unhandledrejection`; returns true when no listener canceled it. */
+function unhandledRejection(promise, reason) {
+  const event = createTrustedEvent(PromiseRejectionEvent, "unhandledrejection", {
+    cancelable: true,
+    promise,
+    reason,
+  });
+  return dispatch(globalThis, event);
+}
+
+core.setHooks({
+  // Instances of these are platform objects: structured clone refuses them.
+  platformPrototypes: [
+    EventTarget.prototype,
+    Event.prototype,
+    AbortController.prototype,
+    MessageChannel.prototype,
+  ],
+  messagePortPrototype: MessagePort.prototype,
+  deliverClose,
+  deliverMessage,
+  deliverMessageError,
+  newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
+  reportException,
+  runTimer,
+  unhandledRejection,
+});
+
+// Kept for embedders that want the classes without the globals (MessageChannel may be gated).
+export const classes = { MessageChannel, MessagePort, MessageEvent, ErrorEvent };

@@ -1,0 +1,308 @@
+//! The natives the internal JS modules call, installed on the bindings object that
+//! `js/00_core.js` takes. One plain callback each; every one runs under [`guarded`] so that a
+//! Rust panic becomes a JS exception instead of unwinding into V8.
+
+use crate::clone;
+use crate::error::JsError;
+use crate::messaging;
+use crate::state::{ContextState, Hooks, Stream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Creates the bindings object with every native on it.
+pub(crate) fn create_bindings<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Object> {
+  let core = v8::Object::new(scope);
+  set_fn(scope, core, "print", print);
+  set_fn(scope, core, "now", now);
+  set_fn(scope, core, "reportUncaught", report_uncaught);
+  set_fn(scope, core, "errorLocation", error_location);
+  set_fn(scope, core, "enqueueMicrotask", enqueue_microtask);
+  set_fn(scope, core, "timerSchedule", timer_schedule);
+  set_fn(scope, core, "timerCancel", timer_cancel);
+  set_fn(scope, core, "structuredClone", structured_clone);
+  set_fn(scope, core, "portPair", port_pair);
+  set_fn(scope, core, "portPost", port_post);
+  set_fn(scope, core, "portStart", port_start);
+  set_fn(scope, core, "portClose", port_close);
+  set_fn(scope, core, "setHooks", set_hooks);
+  core
+}
+
+fn set_fn(
+  scope: &mut v8::PinScope<'_, '_>,
+  target: v8::Local<'_, v8::Object>,
+  name: &str,
+  callback: impl v8::MapFnTo<v8::FunctionCallback>,
+) {
+  let key = v8::String::new(scope, name).expect("short string");
+  let function = v8::Function::builder(callback)
+    .build(scope)
+    .expect("function creation");
+  function.set_name(key);
+  target.set(scope, key.into(), function.into());
+}
+
+fn throw_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
+  let message = v8::String::new(scope, message).expect("short string");
+  let error = v8::Exception::error(scope, message);
+  scope.throw_exception(error);
+}
+
+fn throw_type_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
+  let message = v8::String::new(scope, message).expect("short string");
+  let error = v8::Exception::type_error(scope, message);
+  scope.throw_exception(error);
+}
+
+/// Runs a native's body with its context state; a panic is caught here and rethrown into JS as
+/// an Error, so no unwind crosses the FFI boundary.
+fn guarded<'s, 'i>(
+  scope: &mut v8::PinScope<'s, 'i>,
+  name: &str,
+  body: impl FnOnce(&mut v8::PinScope<'s, 'i>, &Rc<ContextState>),
+) {
+  let Some(state) = ContextState::get(scope) else {
+    throw_error(scope, "v8-message-channel is not installed in this context");
+    return;
+  };
+  if catch_unwind(AssertUnwindSafe(|| body(&mut *scope, &state))).is_err() {
+    throw_error(scope, &format!("internal error in {name} (a bug in v8-message-channel)"));
+  }
+}
+
+fn port_id(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) -> u64 {
+  value.number_value(scope).unwrap_or(0.0) as u64
+}
+
+fn to_list<'s>(value: v8::Local<'s, v8::Value>, scope: &mut v8::PinScope<'s, '_>) -> Vec<v8::Local<'s, v8::Value>> {
+  let Ok(array) = v8::Local::<v8::Array>::try_from(value) else {
+    return Vec::new();
+  };
+  (0..array.length())
+    .filter_map(|i| array.get_index(scope, i))
+    .collect()
+}
+
+fn print<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "print", |scope, state| {
+    let text = args.get(0).to_rust_string_lossy(scope);
+    let stream = if args.get(1).is_true() {
+      Stream::Stderr
+    } else {
+      Stream::Stdout
+    };
+    (state.output)(stream, &text);
+  });
+}
+
+fn now<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  _args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "now", |_scope, state| {
+    rv.set_double(state.start.elapsed().as_secs_f64() * 1000.0);
+  });
+}
+
+fn report_uncaught<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "reportUncaught", |scope, state| {
+    let error = JsError::from_exception(scope, args.get(0));
+    state.report_uncaught("Uncaught ", error);
+  });
+}
+
+fn error_location<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "errorLocation", |scope, _state| {
+    let message = v8::Exception::create_message(scope, args.get(0));
+    let result = v8::Object::new(scope);
+    let filename = message
+      .get_script_resource_name(scope)
+      .filter(|name| name.is_string())
+      .unwrap_or_else(|| v8::String::empty(scope).into());
+    let lineno = v8::Integer::new(scope, message.get_line_number(scope).unwrap_or(0) as i32);
+    let colno = v8::Integer::new(scope, (message.get_start_column() as i32).saturating_add(1));
+    for (name, value) in [("filename", filename), ("lineno", lineno.into()), ("colno", colno.into())] {
+      let key = v8::String::new(scope, name).expect("short string");
+      result.set(scope, key.into(), value);
+    }
+    rv.set(result.into());
+  });
+}
+
+fn enqueue_microtask<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "enqueueMicrotask", |scope, _state| {
+    match v8::Local::<v8::Function>::try_from(args.get(0)) {
+      Ok(callback) => scope.enqueue_microtask(callback),
+      Err(_) => throw_type_error(scope, "enqueueMicrotask: callback is not a function"),
+    }
+  });
+}
+
+fn timer_schedule<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "timerSchedule", |scope, state| {
+    let id = args.get(0).uint32_value(scope).unwrap_or(0);
+    let delay = args.get(1).number_value(scope).unwrap_or(0.0).max(0.0);
+    state
+      .timers
+      .borrow_mut()
+      .schedule(id, Duration::from_secs_f64(delay / 1000.0));
+  });
+}
+
+fn timer_cancel<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "timerCancel", |scope, state| {
+    let id = args.get(0).uint32_value(scope).unwrap_or(0);
+    state.timers.borrow_mut().cancel(id);
+  });
+}
+
+fn structured_clone<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "structuredClone", |scope, state| {
+    let transfer = to_list(args.get(1), scope);
+    if let Some(value) = clone::structured_clone(scope, state, args.get(0), &transfer) {
+      rv.set(value);
+    }
+  });
+}
+
+fn port_pair<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "portPair", |scope, state| {
+    let (Ok(port1), Ok(port2)) = (
+      v8::Local::<v8::Object>::try_from(args.get(0)),
+      v8::Local::<v8::Object>::try_from(args.get(1)),
+    ) else {
+      throw_type_error(scope, "portPair: expected two port objects");
+      return;
+    };
+    let id = messaging::port_pair(scope, state, port1, port2);
+    rv.set_double(id as f64);
+  });
+}
+
+fn port_post<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "portPost", |scope, state| {
+    let id = port_id(scope, args.get(0));
+    let transfer = to_list(args.get(2), scope);
+    // On failure the DataCloneError (or a getter's exception) is already pending.
+    let _ = messaging::port_post(scope, state, id, args.get(1), &transfer);
+  });
+}
+
+fn port_start<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "portStart", |scope, state| {
+    let id = port_id(scope, args.get(0));
+    messaging::port_start(scope, state, id);
+  });
+}
+
+fn port_close<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "portClose", |scope, state| {
+    let id = port_id(scope, args.get(0));
+    messaging::port_close(scope, state, id);
+  });
+}
+
+fn set_hooks<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, "setHooks", |scope, state| {
+    let Ok(hooks) = v8::Local::<v8::Object>::try_from(args.get(0)) else {
+      throw_type_error(scope, "setHooks: expected an object");
+      return;
+    };
+    let get = |name: &str| -> Option<v8::Local<v8::Value>> {
+      let key = v8::String::new(scope, name)?;
+      hooks.get(scope, key.into())
+    };
+    let names = [
+      "deliverMessage",
+      "deliverMessageError",
+      "deliverClose",
+      "newDataCloneError",
+      "reportException",
+      "runTimer",
+      "unhandledRejection",
+      "messagePortPrototype",
+      "platformPrototypes",
+    ];
+    let values: Vec<_> = names.iter().map(|name| get(name)).collect();
+    let function = |scope: &mut v8::PinScope<'_, '_>, i: usize| {
+      values[i]
+        .and_then(|v| v8::Local::<v8::Function>::try_from(v).ok())
+        .map(|f| v8::Global::new(scope, f))
+    };
+    let functions: Option<Vec<_>> = (0..7).map(|i| function(scope, i)).collect();
+    let port_proto = values[7].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
+    let (Some(mut functions), Some(port_proto), Some(prototypes)) =
+      (functions, port_proto, values[8])
+    else {
+      throw_type_error(scope, "setHooks: a hook is missing");
+      return;
+    };
+    let platform_prototypes = to_list(prototypes, scope)
+      .into_iter()
+      .filter_map(|v| v8::Local::<v8::Object>::try_from(v).ok())
+      .map(|o| v8::Global::new(scope, o))
+      .collect();
+    let mut next = || functions.remove(0);
+    *state.hooks.borrow_mut() = Some(Rc::new(Hooks {
+      deliver_message: next(),
+      deliver_message_error: next(),
+      deliver_close: next(),
+      new_data_clone_error: next(),
+      report_exception: next(),
+      run_timer: next(),
+      unhandled_rejection: next(),
+      message_port_prototype: v8::Global::new(scope, port_proto),
+      platform_prototypes,
+    }));
+  });
+}

@@ -1,0 +1,227 @@
+//! Structured clone on V8's `ValueSerializer` / `ValueDeserializer`: the serialized form of a
+//! message, the delegates, and the `DataCloneError`s they throw.
+//!
+//! Platform objects (events, event targets, ports, the global object) are refused: the
+//! serializer delegate treats every object whose prototype chain reaches one of the
+//! registered platform prototypes as a host object and throws instead of copying its fields.
+
+use crate::state::{ContextState, Hooks};
+use std::rc::Rc;
+use v8::{ValueDeserializerHelper, ValueSerializerHelper};
+
+/// A value in serialized form, with the contents of the ArrayBuffers it transfers.
+pub(crate) struct Serialized {
+  bytes: Vec<u8>,
+  transferred: Vec<v8::SharedRef<v8::BackingStore>>,
+}
+
+/// Throws `new DOMException(message, "DataCloneError")` in the scope.
+pub(crate) fn throw_data_clone_error(scope: &mut v8::PinScope<'_, '_>, hooks: &Hooks, message: &str) {
+  let Some(message) = v8::String::new(scope, message) else {
+    return;
+  };
+  throw_data_clone_error_value(scope, hooks, message);
+}
+
+fn throw_data_clone_error_value<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  hooks: &Hooks,
+  message: v8::Local<'s, v8::String>,
+) {
+  let constructor = v8::Local::new(scope, &hooks.new_data_clone_error);
+  let undefined = v8::undefined(scope).into();
+  // If building the DOMException itself throws (out of memory), that exception stands.
+  if let Some(error) = constructor.call(scope, undefined, &[message.into()]) {
+    scope.throw_exception(error);
+  }
+}
+
+/// Whether `object`'s prototype chain reaches one of `prototypes`.
+fn inherits_from(
+  scope: &mut v8::PinScope<'_, '_>,
+  object: v8::Local<'_, v8::Object>,
+  prototypes: &[v8::Global<v8::Object>],
+) -> bool {
+  let mut current = object.get_prototype(scope);
+  while let Some(value) = current {
+    let Ok(proto) = v8::Local::<v8::Object>::try_from(value) else {
+      return false;
+    };
+    if prototypes.iter().any(|p| v8::Local::new(scope, p) == proto) {
+      return true;
+    }
+    current = proto.get_prototype(scope);
+  }
+  false
+}
+
+pub(crate) fn is_message_port(
+  scope: &mut v8::PinScope<'_, '_>,
+  hooks: &Hooks,
+  value: v8::Local<'_, v8::Value>,
+) -> bool {
+  v8::Local::<v8::Object>::try_from(value)
+    .is_ok_and(|object| inherits_from(scope, object, std::slice::from_ref(&hooks.message_port_prototype)))
+}
+
+struct SerializerDelegate {
+  hooks: Rc<Hooks>,
+}
+
+impl v8::ValueSerializerImpl for SerializerDelegate {
+  fn throw_data_clone_error<'s>(
+    &self,
+    scope: &mut v8::PinScope<'s, '_>,
+    message: v8::Local<'s, v8::String>,
+  ) {
+    throw_data_clone_error_value(scope, &self.hooks, message);
+  }
+
+  fn has_custom_host_object(&self, _isolate: &v8::Isolate) -> bool {
+    true
+  }
+
+  fn is_host_object<'s>(
+    &self,
+    scope: &mut v8::PinScope<'s, '_>,
+    object: v8::Local<'s, v8::Object>,
+  ) -> Option<bool> {
+    Some(inherits_from(scope, object, &self.hooks.platform_prototypes))
+  }
+
+  fn write_host_object<'s>(
+    &self,
+    scope: &mut v8::PinScope<'s, '_>,
+    object: v8::Local<'s, v8::Object>,
+    _serializer: &dyn v8::ValueSerializerHelper,
+  ) -> Option<bool> {
+    let name = object.get_constructor_name().to_rust_string_lossy(scope);
+    let message = if is_message_port(scope, &self.hooks, object.into()) {
+      "A MessagePort could not be cloned because it was not transferred.".to_string()
+    } else {
+      format!("{name} object could not be cloned.")
+    };
+    throw_data_clone_error(scope, &self.hooks, &message);
+    None
+  }
+
+  fn get_shared_array_buffer_id<'s>(
+    &self,
+    scope: &mut v8::PinScope<'s, '_>,
+    _shared_array_buffer: v8::Local<'s, v8::SharedArrayBuffer>,
+  ) -> Option<u32> {
+    throw_data_clone_error(
+      scope,
+      &self.hooks,
+      "SharedArrayBuffer cannot be cloned: the runtime is not cross-origin isolated.",
+    );
+    None
+  }
+
+  fn get_wasm_module_transfer_id(
+    &self,
+    scope: &mut v8::PinScope<'_, '_>,
+    _module: v8::Local<v8::WasmModuleObject>,
+  ) -> Option<u32> {
+    throw_data_clone_error(scope, &self.hooks, "WebAssembly.Module objects cannot be cloned.");
+    None
+  }
+}
+
+struct DeserializerDelegate;
+
+impl v8::ValueDeserializerImpl for DeserializerDelegate {}
+
+/// Serializes `value`, transferring the ArrayBuffers in `transfer`. On failure a JS exception
+/// (a DataCloneError, or whatever a getter threw) is pending in `scope` and `None` is returned;
+/// nothing has been detached then.
+pub(crate) fn serialize<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  hooks: &Rc<Hooks>,
+  value: v8::Local<'s, v8::Value>,
+  transfer: &[v8::Local<'s, v8::Value>],
+) -> Option<Serialized> {
+  let serializer = v8::ValueSerializer::new(
+    scope,
+    Box::new(SerializerDelegate {
+      hooks: hooks.clone(),
+    }),
+  );
+  let mut buffers: Vec<v8::Local<v8::ArrayBuffer>> = Vec::with_capacity(transfer.len());
+  for (index, item) in transfer.iter().enumerate() {
+    if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(*item) {
+      let problem = if buffers.contains(&buffer) {
+        Some(format!("ArrayBuffer at index {index} is already in the transfer list."))
+      } else if buffer.was_detached() {
+        Some(format!("ArrayBuffer at index {index} is detached and cannot be transferred."))
+      } else if !buffer.is_detachable() {
+        Some(format!("ArrayBuffer at index {index} is not detachable and cannot be transferred."))
+      } else {
+        None
+      };
+      if let Some(message) = problem {
+        throw_data_clone_error(scope, hooks, &message);
+        return None;
+      }
+      serializer.transfer_array_buffer(index as u32, buffer);
+      buffers.push(buffer);
+    } else if is_message_port(scope, hooks, *item) {
+      throw_data_clone_error(
+        scope,
+        hooks,
+        "Transferring a MessagePort is not supported yet; post the port's messages instead.",
+      );
+      return None;
+    } else {
+      throw_data_clone_error(
+        scope,
+        hooks,
+        &format!("Value at index {index} of the transfer list is not transferable."),
+      );
+      return None;
+    }
+  }
+  serializer.write_header();
+  let context = scope.get_current_context();
+  serializer.write_value(context, value)?;
+  let bytes = serializer.release();
+  // Detach only once serialization has succeeded, so a failed postMessage changes nothing.
+  let transferred = buffers
+    .iter()
+    .map(|buffer| {
+      let store = buffer.get_backing_store();
+      buffer.detach(None);
+      store
+    })
+    .collect();
+  Some(Serialized { bytes, transferred })
+}
+
+/// Rebuilds a value from its serialized form. On failure an exception is pending.
+pub(crate) fn deserialize<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  message: Serialized,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let deserializer = v8::ValueDeserializer::new(scope, Box::new(DeserializerDelegate), &message.bytes);
+  let context = scope.get_current_context();
+  if deserializer.read_header(context) != Some(true) {
+    return None;
+  }
+  for (index, store) in message.transferred.iter().enumerate() {
+    let buffer = v8::ArrayBuffer::with_backing_store(scope, store);
+    deserializer.transfer_array_buffer(index as u32, buffer);
+  }
+  deserializer.read_value(context)
+}
+
+/// `structuredClone(value, { transfer })` in one step.
+pub(crate) fn structured_clone<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  state: &ContextState,
+  value: v8::Local<'s, v8::Value>,
+  transfer: &[v8::Local<'s, v8::Value>],
+) -> Option<v8::Local<'s, v8::Value>> {
+  let hooks = state.hooks()?;
+  let serialized = serialize(scope, &hooks, value, transfer)?;
+  deserialize(scope, serialized)
+}

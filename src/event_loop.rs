@@ -1,0 +1,218 @@
+//! The task queue and timers, and [`run_tasks`], one turn of the event loop.
+//!
+//! A turn moves due timers into the task queue, then runs the tasks that were queued when the
+//! turn began (so a message ping-pong cannot starve timers), each in its own handle scope and
+//! each followed by a microtask checkpoint and the unhandled-rejection check. The loop is done
+//! when no task and no timer is left: a started port that waits for messages keeps nothing alive.
+
+use crate::error::JsError;
+use crate::messaging::PortId;
+use crate::state::ContextState;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+/// One unit of work on the event loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Task {
+  /// Deliver the next queued message of a port.
+  Message(PortId),
+  /// Fire `close` at a port.
+  Close(PortId),
+  /// Run a timer's callback.
+  Timer(u32),
+}
+
+/// Pending timers by deadline (ties broken by scheduling order).
+#[derive(Default)]
+pub(crate) struct Timers {
+  by_deadline: BTreeMap<(Instant, u64), u32>,
+  by_id: HashMap<u32, (Instant, u64)>,
+  sequence: u64,
+}
+
+impl Timers {
+  pub fn schedule(&mut self, id: u32, delay: Duration) {
+    self.cancel(id);
+    self.sequence += 1;
+    let key = (Instant::now() + delay, self.sequence);
+    self.by_deadline.insert(key, id);
+    self.by_id.insert(id, key);
+  }
+
+  pub fn cancel(&mut self, id: u32) {
+    if let Some(key) = self.by_id.remove(&id) {
+      self.by_deadline.remove(&key);
+    }
+  }
+
+  fn take_due(&mut self, now: Instant) -> Vec<u32> {
+    let mut due = Vec::new();
+    while let Some(entry) = self.by_deadline.first_entry() {
+      if entry.key().0 > now {
+        break;
+      }
+      let id = entry.remove();
+      self.by_id.remove(&id);
+      due.push(id);
+    }
+    due
+  }
+
+  pub fn next_deadline(&self) -> Option<Instant> {
+    self.by_deadline.keys().next().map(|(deadline, _)| *deadline)
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.by_deadline.is_empty()
+  }
+}
+
+/// What the event loop should do after a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll {
+  /// Tasks are queued: run another turn soon (after letting other futures run, if you like).
+  Ready,
+  /// Only timers are left: run another turn at this instant.
+  WaitUntil(Instant),
+  /// Nothing is left to do.
+  Done,
+}
+
+/// Runs one turn of the extension's event loop in the scope's current context: due timers, then
+/// the tasks queued so far, each followed by a microtask checkpoint.
+///
+/// This is how an embedder's own loop drives delivery (see `examples/embed.rs`): call it until
+/// it returns [`Poll::Done`], sleeping until the instant of [`Poll::WaitUntil`]. Errors reported
+/// during the turn are printed and collected; [`take_uncaught_errors`] returns them.
+pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
+  let Some(state) = ContextState::get(scope) else {
+    return Poll::Done;
+  };
+  state.ports.borrow_mut().sweep_collected();
+  let due = state.timers.borrow_mut().take_due(Instant::now());
+  state.tasks.borrow_mut().extend(due.into_iter().map(Task::Timer));
+  let count = state.tasks.borrow().len();
+  for _ in 0..count {
+    let Some(task) = state.tasks.borrow_mut().pop_front() else {
+      break;
+    };
+    {
+      v8::scope!(let scope, scope);
+      run_task(scope, &state, task);
+    }
+    microtask_checkpoint(scope, &state);
+  }
+  if !state.tasks.borrow().is_empty() {
+    return Poll::Ready;
+  }
+  match state.timers.borrow().next_deadline() {
+    Some(deadline) if deadline <= Instant::now() => Poll::Ready,
+    Some(deadline) => Poll::WaitUntil(deadline),
+    None => Poll::Done,
+  }
+}
+
+/// Performs a microtask checkpoint, then reports promises rejected with no handler
+/// (https://html.spec.whatwg.org/multipage/webappapis.html#notify-about-rejected-promises).
+pub(crate) fn microtask_checkpoint(scope: &mut v8::PinScope<'_, '_>, state: &ContextState) {
+  scope.perform_microtask_checkpoint();
+  if state.checking_rejections.get() {
+    return;
+  }
+  state.checking_rejections.set(true);
+  loop {
+    let pending = std::mem::take(&mut *state.pending_rejections.borrow_mut());
+    if pending.is_empty() {
+      break;
+    }
+    for (promise, reason) in pending {
+      v8::scope!(let scope, scope);
+      let promise = v8::Local::new(scope, promise);
+      let reason = v8::Local::new(scope, reason);
+      let not_canceled = state.hooks().is_none_or(|hooks| {
+        let hook = v8::Local::new(scope, &hooks.unhandled_rejection);
+        call_hook(scope, state, hook, &[promise.into(), reason]).is_none_or(|r| r.is_true())
+      });
+      if not_canceled {
+        let error = JsError::from_exception(scope, reason);
+        state.report_uncaught("Uncaught (in promise) ", error);
+      }
+    }
+    scope.perform_microtask_checkpoint();
+  }
+  state.checking_rejections.set(false);
+}
+
+/// Calls a JS hook; an exception escaping it is reported as uncaught (hooks catch listener
+/// exceptions themselves, so this means a bug or an exhausted heap).
+fn call_hook<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  state: &ContextState,
+  hook: v8::Local<'s, v8::Function>,
+  args: &[v8::Local<'s, v8::Value>],
+) -> Option<v8::Local<'s, v8::Value>> {
+  v8::tc_scope!(let scope, scope);
+  let undefined = v8::undefined(scope).into();
+  let result = hook.call(scope, undefined, args);
+  if result.is_none()
+    && let Some(exception) = scope.exception()
+  {
+    let error = JsError::from_exception(scope, exception);
+    state.report_uncaught("Uncaught ", error);
+  }
+  result
+}
+
+fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) {
+  let Some(hooks) = state.hooks() else {
+    return;
+  };
+  match task {
+    Task::Timer(id) => {
+      let hook = v8::Local::new(scope, &hooks.run_timer);
+      let id = v8::Integer::new_from_unsigned(scope, id).into();
+      call_hook(scope, state, hook, &[id]);
+    }
+    Task::Close(port) => {
+      let Some(target) = state.ports.borrow_mut().take_for_task(port, false) else {
+        return;
+      };
+      let object = v8::Local::new(scope, target.object).into();
+      let hook = v8::Local::new(scope, &hooks.deliver_close);
+      call_hook(scope, state, hook, &[object]);
+    }
+    Task::Message(port) => {
+      let Some(target) = state.ports.borrow_mut().take_for_task(port, true) else {
+        return;
+      };
+      // A message that cannot be deserialized becomes a messageerror event, not an exception.
+      v8::tc_scope!(let scope, scope);
+      let object: v8::Local<v8::Value> = v8::Local::new(scope, target.object).into();
+      let message = target.message.expect("message tasks carry a message");
+      match crate::clone::deserialize(scope, message) {
+        Some(data) => {
+          let hook = v8::Local::new(scope, &hooks.deliver_message);
+          call_hook(scope, state, hook, &[object, data]);
+        }
+        None => {
+          scope.reset();
+          let hook = v8::Local::new(scope, &hooks.deliver_message_error);
+          call_hook(scope, state, hook, &[object]);
+        }
+      }
+    }
+  }
+}
+
+/// Whether the scope's context has queued tasks or pending timers.
+pub fn has_pending_work(scope: &v8::PinScope<'_, '_>) -> bool {
+  ContextState::get(scope)
+    .is_some_and(|state| !state.tasks.borrow().is_empty() || !state.timers.borrow().is_empty())
+}
+
+/// Takes the errors reported as uncaught so far (they were printed when they happened).
+pub fn take_uncaught_errors(scope: &v8::PinScope<'_, '_>) -> Vec<JsError> {
+  ContextState::get(scope)
+    .map(|state| std::mem::take(&mut *state.uncaught.borrow_mut()))
+    .unwrap_or_default()
+}

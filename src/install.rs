@@ -1,0 +1,117 @@
+//! [`install`]: puts the web classes into a context. This is the one place where the
+//! compatibility settings decide which globals exist.
+
+use crate::bindings::create_bindings;
+use crate::compat::{Compat, Flag};
+use crate::error::{Error, JsError};
+use crate::event_loop::microtask_checkpoint;
+use crate::modules;
+use crate::state::{ContextState, Output, process_output};
+use serde::Serialize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+const BINDINGS_KEY: &str = "__v8mcCore";
+const ENTRY_MODULE: &str = "v8mc:99_bootstrap.js";
+
+/// The compatibility settings as the bootstrap module reads them (`core.compat`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsCompat {
+  expose_global_message_channel: bool,
+}
+
+/// Installs `MessageChannel`, `MessagePort` and the web classes they need into `context`,
+/// printing console output to the process's stdout and stderr.
+///
+/// The isolate's promise-reject callback is replaced (unhandled rejections are reported as
+/// `unhandledrejection` events). After installing, drive message delivery and timers with
+/// [`crate::run_tasks`]; see `examples/embed.rs`. One context per isolate is supported.
+///
+/// ```no_run
+/// # fn demo(scope: &mut v8::PinScope<'_, '_, ()>) {
+/// let context = v8::Context::new(scope, Default::default());
+/// v8_message_channel::install(scope, context, &v8_message_channel::Compat::latest()).unwrap();
+/// # }
+/// ```
+pub fn install(
+  scope: &mut v8::PinScope<'_, '_, ()>,
+  context: v8::Local<'_, v8::Context>,
+  compat: &Compat,
+) -> Result<(), Error> {
+  install_with_output(scope, context, compat, process_output())
+}
+
+/// Like [`install`], with console output and uncaught-error reports sent to `output`.
+pub fn install_with_output(
+  scope: &mut v8::PinScope<'_, '_, ()>,
+  context: v8::Local<'_, v8::Context>,
+  compat: &Compat,
+  output: Output,
+) -> Result<(), Error> {
+  let scope = &mut v8::ContextScope::new(scope, context);
+  if context.get_slot::<ContextState>().is_some() {
+    return Err(Error::Module("v8-message-channel is already installed in this context".into()));
+  }
+  scope.set_promise_reject_callback(promise_reject_callback);
+  let state = Rc::new(ContextState::new(output));
+  context.set_slot(state.clone());
+
+  let bindings = create_bindings(scope);
+  let settings = JsCompat {
+    expose_global_message_channel: compat.is_enabled(Flag::ExposeGlobalMessageChannel),
+  };
+  let settings = serde_v8::to_v8(scope, settings).map_err(|e| Error::Conversion(e.to_string()))?;
+  let key = v8::String::new(scope, "compat").expect("short string");
+  bindings.set(scope, key.into(), settings);
+  let global = context.global(scope);
+  let bindings_key = v8::String::new(scope, BINDINGS_KEY).expect("short string");
+  global.set(scope, bindings_key.into(), bindings.into());
+
+  let result = modules::evaluate(scope, ENTRY_MODULE, None);
+  // The bindings must never outlive bootstrap, whatever happened.
+  global.delete(scope, bindings_key.into());
+  let promise = result?;
+  microtask_checkpoint(scope, &state);
+  match promise.state() {
+    v8::PromiseState::Fulfilled => {}
+    v8::PromiseState::Rejected => {
+      let reason = promise.result(scope);
+      return Err(Error::Exception(JsError::from_exception(scope, reason)));
+    }
+    v8::PromiseState::Pending => {
+      return Err(Error::StalledTopLevelAwait(ENTRY_MODULE.to_string()));
+    }
+  }
+  if state.hooks().is_none() {
+    return Err(Error::Module("bootstrap did not register its hooks".into()));
+  }
+  Ok(())
+}
+
+/// Tracks promises rejected with no handler until the next microtask checkpoint looks at them.
+extern "C" fn promise_reject_callback(message: v8::PromiseRejectMessage) {
+  // A panic must not unwind into V8; if one happens the rejection is simply not tracked.
+  let _ = catch_unwind(AssertUnwindSafe(|| {
+    // SAFETY: V8 calls this synchronously on the isolate's thread with a context entered.
+    v8::callback_scope!(unsafe scope, &message);
+    let Some(state) = ContextState::get(scope) else {
+      return;
+    };
+    let promise = message.get_promise();
+    match message.get_event() {
+      v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
+        let reason = message
+          .get_value()
+          .unwrap_or_else(|| v8::undefined(scope).into());
+        let entry = (v8::Global::new(scope, promise), v8::Global::new(scope, reason));
+        state.pending_rejections.borrow_mut().push(entry);
+      }
+      v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
+        let mut pending = state.pending_rejections.borrow_mut();
+        pending.retain(|(p, _)| v8::Local::new(scope, p) != promise);
+      }
+      _ => {}
+    }
+  }));
+}

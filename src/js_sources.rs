@@ -1,0 +1,3 @@
+//! The `js/` sources, embedded by `build.rs`.
+
+include!(concat!(env!("OUT_DIR"), "/js_sources.rs"));

@@ -1,0 +1,35 @@
+//! The web `MessageChannel` / `MessagePort` API for V8 embedders, modelled on Cloudflare
+//! Workers: ports are `EventTarget`s, messages are structured clones made by V8's
+//! `ValueSerializer`, and each message is its own task on an event loop with a microtask
+//! checkpoint after it. The globals a bare isolate lacks (`EventTarget`, `Event`,
+//! `MessageEvent`, `DOMException`, `structuredClone`, `queueMicrotask`, timers, `console`,
+//! `self`) come along.
+//!
+//! Two ways in:
+//! - [`Runtime`]: an isolate and context set up for you, with a tokio event loop.
+//! - [`install`] into your own context, then drive delivery with [`run_tasks`]
+//!   (`examples/embed.rs`).
+//!
+//! What is exposed follows a compatibility date and flags ([`Compat`]), as in workerd.
+//! Deliberate differences from the HTML spec are listed in the README under "Deviations".
+#![warn(missing_docs)]
+
+mod bindings;
+mod clone;
+mod compat;
+mod error;
+mod event_loop;
+mod install;
+mod js_sources;
+mod messaging;
+mod modules;
+mod runtime;
+mod state;
+
+pub use compat::{Compat, CompatDate, CompatError, FLAGS, Flag, FlagSpec, NEWEST_COMPATIBILITY_DATE};
+pub use error::{Error, JsError};
+pub use event_loop::{Poll, has_pending_work, run_tasks, take_uncaught_errors};
+pub use install::{install, install_with_output};
+pub use runtime::{Runtime, RuntimeOptions, init_v8};
+pub use state::{Output, Stream, process_output};
+pub use v8;

@@ -1,0 +1,133 @@
+//! Entangled port pairs: the Rust half of `MessageChannel` / `MessagePort`.
+//!
+//! Each port has a named state ([`PortState`]) and a queue. Posting serializes first, then
+//! appends to the peer's queue; a started port turns each queued message into one task on the
+//! event loop, so delivery is in order, one message per task, O(1) per message, and never leaves
+//! the thread. JS objects are held weakly: a port JS can no longer reach is collected and its
+//! record freed (see [`Ports::sweep_collected`]).
+
+mod natives;
+
+pub(crate) use natives::{port_close, port_pair, port_post, port_start};
+
+use crate::clone::Serialized;
+use crate::event_loop::Task;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+pub(crate) type PortId = u64;
+
+/// https://html.spec.whatwg.org/multipage/web-messaging.html#port-message-queue
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PortState {
+  /// The queue is disabled: messages wait until `start()` or `onmessage`.
+  Pending,
+  /// Every queued message has a delivery task on the event loop.
+  Started,
+  /// `close()` was called: nothing is sent or delivered any more.
+  Closed,
+}
+
+pub(crate) struct Port {
+  object: v8::Weak<v8::Object>,
+  /// Held while tasks for this port are queued, so the target outlives its tasks.
+  strong: Option<v8::Global<v8::Object>>,
+  peer: Option<PortId>,
+  state: PortState,
+  queue: VecDeque<Serialized>,
+  queued_tasks: usize,
+  close_event_queued: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Ports {
+  next_id: PortId,
+  ports: HashMap<PortId, Port>,
+  /// Ids whose JS objects the GC finalized; swept at the start of an event-loop turn because
+  /// finalizers must not touch the map while it may be borrowed.
+  collected: Rc<RefCell<Vec<PortId>>>,
+}
+
+impl Ports {
+  pub fn len(&self) -> usize {
+    self.ports.len()
+  }
+
+  /// Queued, undelivered messages over all ports (for leak checks).
+  pub fn queued_messages(&self) -> usize {
+    self.ports.values().map(|p| p.queue.len()).sum()
+  }
+
+  /// Frees the records of ports whose JS objects were collected.
+  pub fn sweep_collected(&mut self) {
+    let collected = std::mem::take(&mut *self.collected.borrow_mut());
+    for id in collected {
+      if let Some(port) = self.ports.remove(&id)
+        && let Some(peer) = port.peer.and_then(|peer| self.ports.get_mut(&peer))
+      {
+        // The peer can no longer be posted to: it is disentangled. (A close event for
+        // garbage-collected peers is planned; Workers does not fire one either.)
+        peer.peer = None;
+      }
+    }
+  }
+
+  fn allocate_pair(&mut self) -> PortId {
+    self.next_id += 2;
+    self.next_id - 1
+  }
+
+  /// Queues one task for `id` and keeps its JS object alive until the task has run.
+  fn queue_task(
+    &mut self,
+    isolate: &mut v8::Isolate,
+    tasks: &mut VecDeque<Task>,
+    id: PortId,
+    task: Task,
+  ) -> bool {
+    let Some(port) = self.ports.get_mut(&id) else {
+      return false;
+    };
+    if port.queued_tasks == 0 {
+      port.strong = port.object.to_global(isolate);
+      if port.strong.is_none() {
+        return false;
+      }
+    }
+    port.queued_tasks += 1;
+    tasks.push_back(task);
+    true
+  }
+
+  /// Takes what a delivery task for `id` needs: the port object and, for a message task, the
+  /// next message. `None` when the port is gone or closed (the message is dropped).
+  pub fn take_for_task(&mut self, id: PortId, message: bool) -> Option<TaskTarget> {
+    let port = self.ports.get_mut(&id)?;
+    port.queued_tasks = port.queued_tasks.saturating_sub(1);
+    let object = if port.queued_tasks == 0 {
+      port.strong.take()
+    } else {
+      port.strong.clone()
+    }?;
+    if !message {
+      return Some(TaskTarget {
+        object,
+        message: None,
+      });
+    }
+    if port.state == PortState::Closed {
+      return None;
+    }
+    let message = port.queue.pop_front()?;
+    Some(TaskTarget {
+      object,
+      message: Some(message),
+    })
+  }
+}
+
+pub(crate) struct TaskTarget {
+  pub object: v8::Global<v8::Object>,
+  pub message: Option<Serialized>,
+}

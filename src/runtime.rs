@@ -1,0 +1,267 @@
+//! [`Runtime`]: an isolate and a context with the extension installed, plus a tokio-driven event
+//! loop. The quickest way to run JS against the globals; embedders with their own isolate use
+//! [`crate::install`] and [`crate::run_tasks`] instead.
+
+use crate::compat::Compat;
+use crate::error::{Error, JsError};
+use crate::event_loop::{Poll, microtask_checkpoint, run_tasks, take_uncaught_errors};
+use crate::install::install_with_output;
+use crate::modules;
+use crate::state::{ContextState, Output, process_output};
+use std::path::Path;
+use std::sync::Once;
+
+/// Initializes V8 once per process (a default platform). [`Runtime::new`] calls it; embedders
+/// that set V8 up themselves do not need it.
+pub fn init_v8() {
+  static INIT: Once = Once::new();
+  INIT.call_once(|| {
+    let platform = v8::new_default_platform(0, false).make_shared();
+    v8::V8::initialize_platform(platform);
+    v8::V8::initialize();
+  });
+}
+
+/// How to build a [`Runtime`].
+#[derive(Clone)]
+pub struct RuntimeOptions {
+  /// Which behaviours are on (see [`Compat`]); the newest date by default.
+  pub compat: Compat,
+  /// Where console output goes; the process's stdout/stderr when `None`.
+  pub output: Option<Output>,
+}
+
+impl Default for RuntimeOptions {
+  fn default() -> Self {
+    Self {
+      compat: Compat::latest(),
+      output: None,
+    }
+  }
+}
+
+/// A V8 isolate with one context holding the web globals.
+///
+/// ```
+/// use v8_message_channel::{Runtime, RuntimeOptions};
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let mut runtime = Runtime::new(RuntimeOptions::default()).unwrap();
+/// runtime
+///   .execute_script("demo.js", r#"
+///     const { port1, port2 } = new MessageChannel();
+///     port2.onmessage = (e) => { globalThis.got = e.data.n; };
+///     port1.postMessage({ n: 42 });
+///   "#)
+///   .unwrap();
+/// runtime.run_event_loop().await.unwrap();
+/// assert_eq!(runtime.eval::<u32>("got").unwrap(), 42);
+/// # });
+/// ```
+pub struct Runtime {
+  context: v8::Global<v8::Context>,
+  /// Evaluation promises of modules whose top-level await has not settled yet.
+  pending_modules: Vec<(String, v8::Global<v8::Promise>)>,
+  // Dropped last: everything above refers into it.
+  isolate: v8::OwnedIsolate,
+}
+
+impl Runtime {
+  /// Creates an isolate and a context with the globals the compatibility settings call for.
+  pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
+    init_v8();
+    let mut isolate = v8::Isolate::new(v8::CreateParams::default());
+    isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+    let context = {
+      v8::scope!(let scope, &mut isolate);
+      let context = v8::Context::new(scope, Default::default());
+      let output = options.output.unwrap_or_else(process_output);
+      install_with_output(scope, context, &options.compat, output)?;
+      v8::Global::new(scope, context)
+    };
+    Ok(Self {
+      context,
+      pending_modules: Vec::new(),
+      isolate,
+    })
+  }
+
+  /// Runs a classic script, then a microtask checkpoint. An exception that escapes the script
+  /// comes back as [`Error::Exception`] with its stack.
+  pub fn execute_script(&mut self, name: &str, source: &str) -> Result<(), Error> {
+    self.run_script(name, source).map(|_| ())
+  }
+
+  /// Evaluates an expression and converts its value with `serde_v8`.
+  pub fn eval<T: serde::de::DeserializeOwned>(&mut self, source: &str) -> Result<T, Error> {
+    v8::scope!(let scope, &mut self.isolate);
+    let context = v8::Local::new(scope, &self.context);
+    let scope = &mut v8::ContextScope::new(scope, context);
+    let value = run_in_scope(scope, "<eval>", source)?;
+    serde_v8::from_v8(scope, value).map_err(|e| Error::Conversion(e.to_string()))
+  }
+
+  fn run_script(&mut self, name: &str, source: &str) -> Result<(), Error> {
+    v8::scope!(let scope, &mut self.isolate);
+    let context = v8::Local::new(scope, &self.context);
+    let scope = &mut v8::ContextScope::new(scope, context);
+    run_in_scope(scope, name, source).map(|_| ())
+  }
+
+  /// Loads an ES module file and its static imports (relative or absolute paths), evaluates it
+  /// and performs a microtask checkpoint. A top-level `await` may still be pending afterwards;
+  /// [`Runtime::run_event_loop`] waits for it and reports its rejection.
+  pub fn execute_module(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
+    let specifier = modules::absolute(path.as_ref())?;
+    v8::scope!(let scope, &mut self.isolate);
+    let context = v8::Local::new(scope, &self.context);
+    let scope = &mut v8::ContextScope::new(scope, context);
+    let promise = modules::evaluate(scope, &specifier, None)?;
+    if let Some(state) = ContextState::get(scope) {
+      microtask_checkpoint(scope, &state);
+    }
+    match promise.state() {
+      v8::PromiseState::Fulfilled => Ok(()),
+      v8::PromiseState::Rejected => {
+        let reason = promise.result(scope);
+        Err(Error::Exception(JsError::from_exception(scope, reason)))
+      }
+      v8::PromiseState::Pending => {
+        let promise = v8::Global::new(scope, promise);
+        self.pending_modules.push((specifier, promise));
+        Ok(())
+      }
+    }
+  }
+
+  /// Runs tasks (messages, close events, timers) until none is left, each followed by a
+  /// microtask checkpoint. Ports waiting for messages do not keep it running.
+  ///
+  /// Errors reported along the way (a throwing listener or timer, an unhandled rejection) are
+  /// printed as they happen and do not stop the loop; they come back at the end as
+  /// [`Error::Uncaught`]. A rejected top-level await stops it with [`Error::Exception`].
+  pub async fn run_event_loop(&mut self) -> Result<(), Error> {
+    loop {
+      let poll = {
+        v8::scope!(let scope, &mut self.isolate);
+        let context = v8::Local::new(scope, &self.context);
+        let scope = &mut v8::ContextScope::new(scope, context);
+        run_tasks(scope)
+      };
+      self.check_pending_modules()?;
+      match poll {
+        Poll::Ready => tokio::task::yield_now().await,
+        Poll::WaitUntil(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        Poll::Done => break,
+      }
+    }
+    if let Some((specifier, _)) = self.pending_modules.first() {
+      return Err(Error::StalledTopLevelAwait(specifier.clone()));
+    }
+    let mut errors = {
+      v8::scope!(let scope, &mut self.isolate);
+      let context = v8::Local::new(scope, &self.context);
+      let scope = &mut v8::ContextScope::new(scope, context);
+      take_uncaught_errors(scope)
+    };
+    if errors.is_empty() {
+      Ok(())
+    } else {
+      let count = errors.len();
+      Err(Error::Uncaught {
+        first: errors.swap_remove(0),
+        count,
+      })
+    }
+  }
+
+  fn check_pending_modules(&mut self) -> Result<(), Error> {
+    if self.pending_modules.is_empty() {
+      return Ok(());
+    }
+    v8::scope!(let scope, &mut self.isolate);
+    let context = v8::Local::new(scope, &self.context);
+    let scope = &mut v8::ContextScope::new(scope, context);
+    let mut failure = None;
+    self.pending_modules.retain(|(_, promise)| {
+      let promise = v8::Local::new(scope, promise);
+      match promise.state() {
+        v8::PromiseState::Pending => true,
+        v8::PromiseState::Fulfilled => false,
+        v8::PromiseState::Rejected => {
+          if failure.is_none() {
+            let reason = promise.result(scope);
+            failure = Some(JsError::from_exception(scope, reason));
+          }
+          false
+        }
+      }
+    });
+    match failure {
+      Some(error) => Err(Error::Exception(error)),
+      None => Ok(()),
+    }
+  }
+
+  /// How many ports have live records (diagnostics: a dropped port's record is freed after the
+  /// GC collects its object and the next event-loop turn sweeps it).
+  pub fn live_ports(&mut self) -> usize {
+    v8::scope!(let scope, &mut self.isolate);
+    let context = v8::Local::new(scope, &self.context);
+    let scope = &mut v8::ContextScope::new(scope, context);
+    ContextState::get(scope).map_or(0, |state| {
+      let mut ports = state.ports.borrow_mut();
+      ports.sweep_collected();
+      ports.len()
+    })
+  }
+
+  /// Messages queued in ports and not yet delivered (diagnostics).
+  pub fn queued_messages(&mut self) -> usize {
+    v8::scope!(let scope, &mut self.isolate);
+    let context = v8::Local::new(scope, &self.context);
+    let scope = &mut v8::ContextScope::new(scope, context);
+    ContextState::get(scope).map_or(0, |state| state.ports.borrow().queued_messages())
+  }
+
+  /// Asks V8 for a full garbage collection (diagnostics and leak tests).
+  pub fn collect_garbage(&mut self) {
+    self.isolate.low_memory_notification();
+  }
+
+  /// The isolate, for embedders that need more than this API offers.
+  pub fn isolate(&mut self) -> &mut v8::OwnedIsolate {
+    &mut self.isolate
+  }
+
+  /// The context the globals live in.
+  pub fn context(&self) -> &v8::Global<v8::Context> {
+    &self.context
+  }
+}
+
+fn run_in_scope<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  name: &str,
+  source: &str,
+) -> Result<v8::Local<'s, v8::Value>, Error> {
+  let result = {
+    v8::tc_scope!(let scope, scope);
+    let too_long = || Error::Module(format!("{name} is too large"));
+    let code = v8::String::new(scope, source).ok_or_else(too_long)?;
+    let resource = v8::String::new(scope, name).ok_or_else(too_long)?;
+    let origin =
+      v8::ScriptOrigin::new(scope, resource.into(), 0, 0, false, 0, None, false, false, false, None);
+    let result = v8::Script::compile(scope, code, Some(&origin)).and_then(|s| s.run(scope));
+    match result {
+      Some(value) => Ok(v8::Global::new(scope, value)),
+      None => {
+        let exception = scope.exception().expect("failed scripts throw");
+        Err(Error::Exception(JsError::from_exception(scope, exception)))
+      }
+    }
+  };
+  if let Some(state) = ContextState::get(scope) {
+    microtask_checkpoint(scope, &state);
+  }
+  result.map(|value| v8::Local::new(scope, value))
+}

@@ -1,0 +1,95 @@
+//! The per-context state of the extension, kept in a context slot: the JS hooks, the ports, the
+//! task queue, the timers and what was reported as uncaught. Every native reaches it through
+//! [`ContextState::get`].
+
+use crate::error::JsError;
+use crate::event_loop::{Task, Timers};
+use crate::messaging::Ports;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Where console output and uncaught-error reports go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+  /// console.log, info, debug.
+  Stdout,
+  /// console.error, warn, trace and uncaught errors.
+  Stderr,
+}
+
+/// A sink for console output: receives each finished line (with its newline).
+pub type Output = Rc<dyn Fn(Stream, &str)>;
+
+/// The default sink: the process's stdout and stderr.
+pub fn process_output() -> Output {
+  Rc::new(|stream, text| {
+    use std::io::Write;
+    // A closed pipe must not abort the script; the text is simply lost, as in other runtimes.
+    let _ = match stream {
+      Stream::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
+      Stream::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
+    };
+  })
+}
+
+/// The JS functions Rust calls into, registered by `js/99_bootstrap.js` through `setHooks`.
+pub(crate) struct Hooks {
+  pub deliver_message: v8::Global<v8::Function>,
+  pub deliver_message_error: v8::Global<v8::Function>,
+  pub deliver_close: v8::Global<v8::Function>,
+  pub new_data_clone_error: v8::Global<v8::Function>,
+  pub report_exception: v8::Global<v8::Function>,
+  pub run_timer: v8::Global<v8::Function>,
+  pub unhandled_rejection: v8::Global<v8::Function>,
+  pub message_port_prototype: v8::Global<v8::Object>,
+  /// Prototypes whose instances are platform objects that structured clone must refuse.
+  pub platform_prototypes: Vec<v8::Global<v8::Object>>,
+}
+
+pub(crate) struct ContextState {
+  pub start: Instant,
+  pub output: Output,
+  pub hooks: RefCell<Option<Rc<Hooks>>>,
+  pub ports: RefCell<Ports>,
+  pub tasks: RefCell<VecDeque<Task>>,
+  pub timers: RefCell<Timers>,
+  /// Errors reported as uncaught (printed already), oldest first.
+  pub uncaught: RefCell<Vec<JsError>>,
+  /// Promises rejected with no handler since the last check, with their reasons.
+  pub pending_rejections: RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>,
+  /// Set while the unhandled-rejection check runs, so it is not re-entered.
+  pub checking_rejections: Cell<bool>,
+}
+
+impl ContextState {
+  pub fn new(output: Output) -> Self {
+    Self {
+      start: Instant::now(),
+      output,
+      hooks: RefCell::new(None),
+      ports: RefCell::new(Ports::default()),
+      tasks: RefCell::new(VecDeque::new()),
+      timers: RefCell::new(Timers::default()),
+      uncaught: RefCell::new(Vec::new()),
+      pending_rejections: RefCell::new(Vec::new()),
+      checking_rejections: Cell::new(false),
+    }
+  }
+
+  /// The state of the scope's current context, or `None` where the extension is not installed.
+  pub fn get(scope: &v8::PinScope<'_, '_>) -> Option<Rc<ContextState>> {
+    scope.get_current_context().get_slot::<ContextState>()
+  }
+
+  pub fn hooks(&self) -> Option<Rc<Hooks>> {
+    self.hooks.borrow().clone()
+  }
+
+  /// Prints an uncaught error and remembers it.
+  pub fn report_uncaught(&self, prefix: &str, error: JsError) {
+    (self.output)(Stream::Stderr, &format!("{prefix}{}\n", error.display_text()));
+    self.uncaught.borrow_mut().push(error);
+  }
+}
