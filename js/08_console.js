@@ -60,7 +60,7 @@ function formatError(error) {
   return text;
 }
 
-function entries(items, seen, depth) {
+function entries(items, seen, depth, maxDepth) {
   const out = [];
   let count = 0;
   for (const item of items) {
@@ -68,7 +68,7 @@ function entries(items, seen, depth) {
       out.push("...");
       break;
     }
-    out.push(formatValue(item, seen, depth + 1));
+    out.push(formatValue(item, seen, depth + 1, maxDepth));
   }
   return out;
 }
@@ -82,7 +82,7 @@ function wrap(prefix, open, parts, close) {
   return `${head}${open}\n${inner}\n${close}`;
 }
 
-function ownProperties(value, seen, depth, skipIndices) {
+function ownProperties(value, seen, depth, maxDepth, skipIndices) {
   const parts = [];
   for (const key of Reflect.ownKeys(value)) {
     if (skipIndices && typeof key === "string" && /^\d+$/.test(key)) continue;
@@ -96,14 +96,14 @@ function ownProperties(value, seen, depth, skipIndices) {
     if (desc.get || desc.set) {
       shown = desc.get && desc.set ? "[Getter/Setter]" : desc.get ? "[Getter]" : "[Setter]";
     } else {
-      shown = formatValue(desc.value, seen, depth + 1);
+      shown = formatValue(desc.value, seen, depth + 1, maxDepth);
     }
     parts.push(`${formatKey(key)}: ${shown}`);
   }
   return parts;
 }
 
-function formatValue(value, seen, depth) {
+function formatValue(value, seen, depth, maxDepth) {
   if (value === null || (typeof value !== "object" && typeof value !== "function")) {
     return formatPrimitive(value, depth > 0);
   }
@@ -122,20 +122,20 @@ function formatValue(value, seen, depth) {
   if (value instanceof WeakMap || value instanceof WeakSet) {
     return `${constructorName(value)} { <items unknown> }`;
   }
-  const nestedTooDeep = depth > MAX_DEPTH;
+  const nestedTooDeep = depth > maxDepth;
   seen.push(value);
   try {
     if (Array.isArray(value)) {
       if (nestedTooDeep) return "[Array]";
-      const parts = entries(value, seen, depth);
-      parts.push(...ownProperties(value, seen, depth, true));
+      const parts = entries(value, seen, depth, maxDepth);
+      parts.push(...ownProperties(value, seen, depth, maxDepth, true));
       const prefix = constructorName(value) === "Array" ? "" : constructorName(value);
       return wrap(prefix, "[", parts, "]");
     }
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
       const name = constructorName(value);
       if (nestedTooDeep) return `[${name}]`;
-      const parts = entries(value, seen, depth);
+      const parts = entries(value, seen, depth, maxDepth);
       return wrap(`${name}(${value.length})`, "[", parts, "]");
     }
     if (value instanceof ArrayBuffer) {
@@ -148,17 +148,18 @@ function formatValue(value, seen, depth) {
       if (nestedTooDeep) return "[Map]";
       const parts = [];
       for (const [k, v] of value) {
-        parts.push(`${formatValue(k, seen, depth + 1)} => ${formatValue(v, seen, depth + 1)}`);
+        const key = formatValue(k, seen, depth + 1, maxDepth);
+        parts.push(`${key} => ${formatValue(v, seen, depth + 1, maxDepth)}`);
       }
       return wrap(`Map(${value.size})`, "{", parts, "}");
     }
     if (value instanceof Set) {
       if (nestedTooDeep) return "[Set]";
-      return wrap(`Set(${value.size})`, "{", entries(value, seen, depth), "}");
+      return wrap(`Set(${value.size})`, "{", entries(value, seen, depth, maxDepth), "}");
     }
     const name = constructorName(value);
     if (nestedTooDeep) return `[${name}]`;
-    const parts = ownProperties(value, seen, depth, false);
+    const parts = ownProperties(value, seen, depth, maxDepth, false);
     if (parts.length === 0 && typeof value.constructor === "function" && name !== "Object") {
       // Platform objects keep their state in private fields; show their accessors instead.
       return `${name} {}`;
@@ -171,8 +172,7 @@ function formatValue(value, seen, depth) {
 
 /** Formats one value the way console.log shows it. */
 export function inspect(value, options = {}) {
-  const depth = MAX_DEPTH - (options.depth ?? MAX_DEPTH);
-  return formatValue(value, [], depth);
+  return formatValue(value, [], 0, options.depth ?? MAX_DEPTH);
 }
 
 // https://console.spec.whatwg.org/#formatter

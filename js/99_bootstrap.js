@@ -68,11 +68,20 @@ if (core.compat.exposeGlobalMessageChannel) {
 
 // The global object is an EventTarget (for `error` and `unhandledrejection`), as in workers.
 makeEventTarget(globalThis);
-if (Object.getPrototypeOf(globalThis) === Object.prototype) {
-  Object.setPrototypeOf(globalThis, EventTarget.prototype);
-} else {
-  for (const name of ["addEventListener", "removeEventListener", "dispatchEvent"]) {
-    defineGlobal(name, EventTarget.prototype[name]);
+{
+  // V8 puts the global template's prototype between the global object and Object.prototype;
+  // EventTarget.prototype goes in just above Object.prototype, so globalThis instanceof
+  // EventTarget holds without disturbing an embedder's own prototypes.
+  let link = globalThis;
+  while (Object.getPrototypeOf(link) !== null && Object.getPrototypeOf(link) !== Object.prototype) {
+    link = Object.getPrototypeOf(link);
+  }
+  if (Object.getPrototypeOf(link) === Object.prototype && Reflect.setPrototypeOf(link, EventTarget.prototype)) {
+    // Done: the methods are inherited.
+  } else {
+    for (const name of ["addEventListener", "removeEventListener", "dispatchEvent"]) {
+      defineGlobal(name, EventTarget.prototype[name]);
+    }
   }
 }
 if (!("self" in globalThis)) defineGlobal("self", globalThis);

@@ -1,1 +1,14 @@
+//! The one integration-test binary (the V8 archive is linked once). Each module tests one area
+//! through the public API; `setup` holds the helpers.
 
+mod setup;
+
+mod cli;
+mod clone;
+mod compat;
+mod embed;
+mod event_loop;
+mod events;
+mod gating;
+mod memory;
+mod messaging;

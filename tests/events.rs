@@ -1,0 +1,199 @@
+//! EventTarget, Event, DOMException and error reporting on the global object.
+
+use crate::setup::{assert_prints, run};
+use v8_message_channel::Error;
+
+#[test]
+fn event_constructor_and_init_dictionary() {
+  assert_prints(
+    r#"
+    const e = new Event("ping", { bubbles: true, cancelable: true });
+    console.log(e.type, e.bubbles, e.cancelable, e.defaultPrevented, e.isTrusted, e.eventPhase);
+    console.log(e.target, e.currentTarget, typeof e.timeStamp, e.timeStamp >= 0);
+    e.preventDefault();
+    console.log(e.defaultPrevented, Event.length, Event.AT_TARGET, e.NONE);
+    try { new Event(); } catch (err) { console.log(err.constructor.name); }
+    try { Event("x"); } catch (err) { console.log(err.constructor.name); }
+    const desc = Object.getOwnPropertyDescriptor(e, "isTrusted");
+    console.log(typeof desc.get, desc.get === Object.getOwnPropertyDescriptor(new Event("y"), "isTrusted").get);
+    "#,
+    &[
+      "ping true true false false 0",
+      "null null number true",
+      "true 1 2 0",
+      "TypeError",
+      "TypeError",
+      "function true",
+    ],
+  );
+}
+
+#[test]
+fn listeners_options_once_capture_passive_and_handle_event() {
+  assert_prints(
+    r#"
+    const t = new EventTarget();
+    const log = [];
+    t.addEventListener("x", () => log.push("bubble"));
+    t.addEventListener("x", () => log.push("capture"), { capture: true });
+    t.addEventListener("x", () => log.push("once"), { once: true });
+    t.addEventListener("x", { handleEvent(e) { log.push("object:" + (this !== t)); } });
+    t.addEventListener("x", (e) => { e.preventDefault(); log.push("passive:" + e.defaultPrevented); }, { passive: true });
+    const ret = t.dispatchEvent(new Event("x", { cancelable: true }));
+    t.dispatchEvent(new Event("x"));
+    console.log(log.join(","), ret);
+    "#,
+    &["capture,bubble,once,object:true,passive:false,capture,bubble,object:true,passive:false true"],
+  );
+}
+
+#[test]
+fn remove_listener_signal_and_stop_immediate_propagation() {
+  assert_prints(
+    r#"
+    const t = new EventTarget();
+    const log = [];
+    const f = () => log.push("f");
+    t.addEventListener("x", f);
+    t.addEventListener("x", f);
+    t.removeEventListener("x", f);
+    const controller = new AbortController();
+    t.addEventListener("x", () => log.push("signal"), { signal: controller.signal });
+    t.addEventListener("x", (e) => { log.push("stop"); e.stopImmediatePropagation(); });
+    t.addEventListener("x", () => log.push("never"));
+    t.dispatchEvent(new Event("x"));
+    controller.abort();
+    t.dispatchEvent(new Event("x"));
+    console.log(log.join(","), controller.signal.aborted, controller.signal.reason.name);
+    "#,
+    &["signal,stop,stop true AbortError"],
+  );
+}
+
+#[test]
+fn dispatching_twice_throws_invalid_state_error() {
+  assert_prints(
+    r#"
+    const t = new EventTarget();
+    const e = new Event("x");
+    t.addEventListener("x", () => {
+      try { t.dispatchEvent(e); } catch (err) { console.log(err.name, err.code); }
+    });
+    t.dispatchEvent(e);
+    try { t.dispatchEvent({}); } catch (err) { console.log(err.constructor.name); }
+    try { EventTarget.prototype.addEventListener.call({}, "x", null); } catch (err) { console.log(err.constructor.name); }
+    "#,
+    &["InvalidStateError 11", "TypeError", "TypeError"],
+  );
+}
+
+#[test]
+fn dom_exception_names_codes_and_constants() {
+  assert_prints(
+    r#"
+    const e = new DOMException("msg", "DataCloneError");
+    console.log(e.name, e.message, e.code, e instanceof Error, String(e));
+    console.log(DOMException.DATA_CLONE_ERR, e.DATA_CLONE_ERR, new DOMException().name, new DOMException("m", "Custom").code);
+    console.log(Object.prototype.hasOwnProperty.call(e, "message"), typeof e.stack);
+    const withCause = new DOMException("m", { name: "AbortError", cause: 1 });
+    console.log(withCause.name, withCause.code, withCause.cause);
+    try { Object.getOwnPropertyDescriptor(DOMException.prototype, "name").get.call({}); } catch (err) { console.log(err.constructor.name); }
+    "#,
+    &[
+      "DataCloneError msg 25 true DataCloneError: msg",
+      "25 25 Error 0",
+      "false string",
+      "AbortError 20 1",
+      "TypeError",
+    ],
+  );
+}
+
+#[test]
+fn webidl_shape_of_globals() {
+  assert_prints(
+    r#"
+    for (const name of ["MessageChannel", "MessagePort", "EventTarget", "Event", "MessageEvent", "DOMException", "structuredClone", "queueMicrotask", "setTimeout", "console"]) {
+      const d = Object.getOwnPropertyDescriptor(globalThis, name);
+      if (!d || !d.writable || d.enumerable || !d.configurable) console.log("bad descriptor", name);
+    }
+    console.log(self === globalThis, globalThis instanceof EventTarget);
+    console.log(Object.getOwnPropertyDescriptor(MessagePort.prototype, "postMessage").enumerable);
+    console.log(MessageEvent.prototype[Symbol.toStringTag], structuredClone.length, setTimeout.name);
+    "#,
+    &["true true", "true", "MessageEvent 1 setTimeout"],
+  );
+}
+
+#[test]
+fn message_event_constructor_follows_its_dictionary() {
+  assert_prints(
+    r#"
+    const { port1 } = new MessageChannel();
+    const e = new MessageEvent("message", { data: { a: 1 }, origin: "o", lastEventId: "7", source: port1, ports: [port1] });
+    console.log(e.data.a, e.origin, e.lastEventId, e.source === port1, e.ports[0] === port1, Object.isFrozen(e.ports));
+    console.log(new MessageEvent("m").data, new MessageEvent("m").ports.length);
+    try { new MessageEvent("m", { ports: [1] }); } catch (err) { console.log(err.constructor.name); }
+    try { new MessageEvent("m", { source: {} }); } catch (err) { console.log(err.constructor.name); }
+    "#,
+    &["1 o 7 true true true", "null 0", "TypeError", "TypeError"],
+  );
+}
+
+#[test]
+fn global_error_listener_can_handle_listener_exceptions() {
+  assert_prints(
+    r#"
+    addEventListener("error", (e) => {
+      console.log("error event", e instanceof ErrorEvent, e.error.message, e.message);
+      e.preventDefault();
+    });
+    const t = new EventTarget();
+    t.addEventListener("x", () => { throw new Error("oops"); });
+    t.addEventListener("x", () => console.log("second listener still runs"));
+    t.dispatchEvent(new Event("x"));
+    "#,
+    &["error event true oops Uncaught Error: oops", "second listener still runs"],
+  );
+}
+
+#[test]
+fn unhandled_rejections_are_reported_unless_canceled() {
+  let outcome = run("Promise.reject(new TypeError('nobody listens'));");
+  assert!(outcome.stderr.starts_with("Uncaught (in promise) TypeError: nobody listens"), "{}", outcome.stderr);
+  assert!(matches!(outcome.result, Err(Error::Uncaught { count: 1, .. })));
+
+  assert_prints(
+    r#"
+    addEventListener("unhandledrejection", (e) => { console.log("saw", e.reason); e.preventDefault(); });
+    Promise.reject("quiet");
+    const handledLater = Promise.reject("handled");
+    handledLater.catch(() => console.log("caught"));
+    "#,
+    &["caught", "saw quiet"],
+  );
+}
+
+#[test]
+fn console_formats_values_readably() {
+  assert_prints(
+    r#"
+    console.log("%s is %d years and %o", "Bob", 42.5, { a: [1, "x"] });
+    console.log([1, [2, [3, [4]]]], new Map([["k", 1]]), null, undefined, 10n, Symbol("s"));
+    console.log({ nested: { deeper: { deepest: { gone: 1 } } } });
+    const cyclic = { name: "c" }; cyclic.self = cyclic;
+    console.log(cyclic, new Uint8Array([1, 2]), function named() {}, class K {});
+    console.info("info"); console.debug("debug");
+    "#,
+    &[
+      "Bob is 42.5 years and { a: [ 1, 'x' ] }",
+      "[ 1, [ 2, [ 3, [Array] ] ] ] Map(1) { 'k' => 1 } null undefined 10n Symbol(s)",
+      "{ nested: { deeper: { deepest: [Object] } } }",
+      "{ name: 'c', self: [Circular *] } Uint8Array(2) [ 1, 2 ] [Function: named] [class K]",
+      "info",
+      "debug",
+    ],
+  );
+  let outcome = run("console.error('to', 'stderr'); console.warn({ w: 1 });");
+  assert_eq!(outcome.stderr, "to stderr\n{ w: 1 }\n");
+}

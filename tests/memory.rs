@@ -1,0 +1,78 @@
+//! Ports and their queues are freed when JS drops them; long runs do not accumulate state.
+
+use crate::setup::{block_on, runtime_with};
+use v8_message_channel::Compat;
+
+#[test]
+fn dropped_channels_are_freed_after_garbage_collection() {
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "churn.js",
+      r#"
+      for (let i = 0; i < 20000; i++) {
+        const { port1, port2 } = new MessageChannel();
+        port2.start();
+        port1.postMessage({ i });   // queued, then dropped with the ports
+      }
+      globalThis.kept = new MessageChannel();
+      "#,
+    )
+    .unwrap();
+  assert!(runtime.live_ports() >= 40000 || runtime.queued_messages() > 0);
+  block_on(runtime.run_event_loop()).unwrap();
+  runtime.collect_garbage();
+  block_on(runtime.run_event_loop()).unwrap();
+  let live = runtime.live_ports();
+  assert!(live <= 100, "{live} port records survived");
+  assert_eq!(runtime.queued_messages(), 0);
+  assert_eq!(captured.borrow().1, "");
+}
+
+#[test]
+fn a_started_port_survives_gc_while_its_peer_is_reachable() {
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "keepalive.js",
+      r#"
+      function listen() {
+        const { port1, port2 } = new MessageChannel();
+        port2.onmessage = (e) => console.log("got", e.data);
+        return port1;
+      }
+      globalThis.sender = listen();
+      "#,
+    )
+    .unwrap();
+  runtime.collect_garbage();
+  runtime.execute_script("post.js", "sender.postMessage('after gc');").unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(captured.borrow().0, "got after gc\n");
+}
+
+#[test]
+fn a_million_messages_leave_no_queue_behind() {
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "million.js",
+      r#"
+      const { port1, port2 } = new MessageChannel();
+      let received = 0;
+      port2.onmessage = () => { received++; };
+      let sent = 0;
+      function burst() {
+        for (let i = 0; i < 10000 && sent < 1000000; i++, sent++) port1.postMessage(sent);
+        if (sent < 1000000) setTimeout(burst, 0);
+        else setTimeout(() => console.log("received", received), 0);
+      }
+      burst();
+      "#,
+    )
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(captured.borrow().0, "received 1000000\n");
+  assert_eq!(runtime.queued_messages(), 0);
+  assert_eq!(runtime.live_ports(), 2);
+}

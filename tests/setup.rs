@@ -1,0 +1,78 @@
+//! Helpers: run JS in a fresh runtime and capture what it printed.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use v8_message_channel::{Compat, Error, Runtime, RuntimeOptions, Stream};
+
+/// What a script printed, and how the run ended.
+pub struct Outcome {
+  pub stdout: String,
+  pub stderr: String,
+  pub result: Result<(), Error>,
+}
+
+impl Outcome {
+  /// stdout as lines.
+  pub fn lines(&self) -> Vec<&str> {
+    self.stdout.lines().collect()
+  }
+
+  #[track_caller]
+  pub fn expect_ok(&self) -> &Self {
+    if let Err(e) = &self.result {
+      panic!("script failed: {e}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+    }
+    assert_eq!(self.stderr, "", "unexpected stderr");
+    self
+  }
+}
+
+pub fn runtime_with(compat: Compat) -> (Runtime, Rc<RefCell<(String, String)>>) {
+  let captured = Rc::new(RefCell::new((String::new(), String::new())));
+  let sink = captured.clone();
+  let runtime = Runtime::new(RuntimeOptions {
+    compat,
+    output: Some(Rc::new(move |stream, text| {
+      let mut out = sink.borrow_mut();
+      match stream {
+        Stream::Stdout => out.0.push_str(text),
+        Stream::Stderr => out.1.push_str(text),
+      }
+    })),
+  })
+  .expect("runtime starts");
+  (runtime, captured)
+}
+
+/// Runs a classic script and then the event loop, with the given compatibility settings.
+pub fn run_with(compat: Compat, source: &str) -> Outcome {
+  let (mut runtime, captured) = runtime_with(compat);
+  let result = runtime.execute_script("test.js", source).and_then(|()| block_on(runtime.run_event_loop()));
+  let (stdout, stderr) = captured.borrow().clone();
+  Outcome {
+    stdout,
+    stderr,
+    result,
+  }
+}
+
+/// Runs a classic script and its event loop with the newest compatibility date.
+pub fn run(source: &str) -> Outcome {
+  run_with(Compat::latest(), source)
+}
+
+/// Runs `source` and asserts it succeeded and printed exactly `expected` (one entry per line).
+#[track_caller]
+pub fn assert_prints(source: &str, expected: &[&str]) {
+  let outcome = run(source);
+  outcome.expect_ok();
+  assert_eq!(outcome.lines(), expected, "stdout of the script");
+}
+
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+  tokio::runtime::Builder::new_current_thread()
+    .enable_time()
+    .build()
+    .expect("tokio runtime")
+    .block_on(future)
+}
