@@ -10,7 +10,6 @@ import {
   dispatch,
   EventTarget,
   makeEventTarget,
-  reportException,
 } from "v8mc:06_event_target.js";
 import { AbortController, AbortSignal } from "v8mc:07_abort_signal.js";
 import { console } from "v8mc:08_console.js";
@@ -109,7 +108,6 @@ core.setHooks({
   deliverMessage,
   deliverMessageError,
   newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
-  reportException,
   runTimer,
   unhandledRejection,
 });

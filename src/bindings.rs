@@ -67,7 +67,10 @@ fn guarded<'s, 'i>(
     return;
   };
   if catch_unwind(AssertUnwindSafe(|| body(&mut *scope, &state))).is_err() {
-    throw_error(scope, &format!("internal error in {name} (a bug in v8-message-channel)"));
+    throw_error(
+      scope,
+      &format!("internal error in {name} (a bug in v8-message-channel)"),
+    );
   }
 }
 
@@ -75,7 +78,10 @@ fn port_id(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) ->
   value.number_value(scope).unwrap_or(0.0) as u64
 }
 
-fn to_list<'s>(value: v8::Local<'s, v8::Value>, scope: &mut v8::PinScope<'s, '_>) -> Vec<v8::Local<'s, v8::Value>> {
+fn to_list<'s>(
+  value: v8::Local<'s, v8::Value>,
+  scope: &mut v8::PinScope<'s, '_>,
+) -> Vec<v8::Local<'s, v8::Value>> {
   let Ok(array) = v8::Local::<v8::Array>::try_from(value) else {
     return Vec::new();
   };
@@ -135,7 +141,11 @@ fn error_location<'s>(
       .unwrap_or_else(|| v8::String::empty(scope).into());
     let lineno = v8::Integer::new(scope, message.get_line_number(scope).unwrap_or(0) as i32);
     let colno = v8::Integer::new(scope, (message.get_start_column() as i32).saturating_add(1));
-    for (name, value) in [("filename", filename), ("lineno", lineno.into()), ("colno", colno.into())] {
+    for (name, value) in [
+      ("filename", filename),
+      ("lineno", lineno.into()),
+      ("colno", colno.into()),
+    ] {
       let key = v8::String::new(scope, name).expect("short string");
       result.set(scope, key.into(), value);
     }
@@ -267,7 +277,6 @@ fn set_hooks<'s>(
       "deliverMessageError",
       "deliverClose",
       "newDataCloneError",
-      "reportException",
       "runTimer",
       "unhandledRejection",
       "messagePortPrototype",
@@ -279,10 +288,10 @@ fn set_hooks<'s>(
         .and_then(|v| v8::Local::<v8::Function>::try_from(v).ok())
         .map(|f| v8::Global::new(scope, f))
     };
-    let functions: Option<Vec<_>> = (0..7).map(|i| function(scope, i)).collect();
-    let port_proto = values[7].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
+    let functions: Option<Vec<_>> = (0..6).map(|i| function(scope, i)).collect();
+    let port_proto = values[6].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
     let (Some(mut functions), Some(port_proto), Some(prototypes)) =
-      (functions, port_proto, values[8])
+      (functions, port_proto, values[7])
     else {
       throw_type_error(scope, "setHooks: a hook is missing");
       return;
@@ -298,7 +307,6 @@ fn set_hooks<'s>(
       deliver_message_error: next(),
       deliver_close: next(),
       new_data_clone_error: next(),
-      report_exception: next(),
       run_timer: next(),
       unhandled_rejection: next(),
       message_port_prototype: v8::Global::new(scope, port_proto),

@@ -16,7 +16,11 @@ pub(crate) struct Serialized {
 }
 
 /// Throws `new DOMException(message, "DataCloneError")` in the scope.
-pub(crate) fn throw_data_clone_error(scope: &mut v8::PinScope<'_, '_>, hooks: &Hooks, message: &str) {
+pub(crate) fn throw_data_clone_error(
+  scope: &mut v8::PinScope<'_, '_>,
+  hooks: &Hooks,
+  message: &str,
+) {
   let Some(message) = v8::String::new(scope, message) else {
     return;
   };
@@ -60,8 +64,13 @@ pub(crate) fn is_message_port(
   hooks: &Hooks,
   value: v8::Local<'_, v8::Value>,
 ) -> bool {
-  v8::Local::<v8::Object>::try_from(value)
-    .is_ok_and(|object| inherits_from(scope, object, std::slice::from_ref(&hooks.message_port_prototype)))
+  v8::Local::<v8::Object>::try_from(value).is_ok_and(|object| {
+    inherits_from(
+      scope,
+      object,
+      std::slice::from_ref(&hooks.message_port_prototype),
+    )
+  })
 }
 
 struct SerializerDelegate {
@@ -86,7 +95,11 @@ impl v8::ValueSerializerImpl for SerializerDelegate {
     scope: &mut v8::PinScope<'s, '_>,
     object: v8::Local<'s, v8::Object>,
   ) -> Option<bool> {
-    Some(inherits_from(scope, object, &self.hooks.platform_prototypes))
+    Some(inherits_from(
+      scope,
+      object,
+      &self.hooks.platform_prototypes,
+    ))
   }
 
   fn write_host_object<'s>(
@@ -123,7 +136,11 @@ impl v8::ValueSerializerImpl for SerializerDelegate {
     scope: &mut v8::PinScope<'_, '_>,
     _module: v8::Local<v8::WasmModuleObject>,
   ) -> Option<u32> {
-    throw_data_clone_error(scope, &self.hooks, "WebAssembly.Module objects cannot be cloned.");
+    throw_data_clone_error(
+      scope,
+      &self.hooks,
+      "WebAssembly.Module objects cannot be cloned.",
+    );
     None
   }
 }
@@ -151,11 +168,17 @@ pub(crate) fn serialize<'s>(
   for (index, item) in transfer.iter().enumerate() {
     if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(*item) {
       let problem = if buffers.contains(&buffer) {
-        Some(format!("ArrayBuffer at index {index} is already in the transfer list."))
+        Some(format!(
+          "ArrayBuffer at index {index} is already in the transfer list."
+        ))
       } else if buffer.was_detached() {
-        Some(format!("ArrayBuffer at index {index} is detached and cannot be transferred."))
+        Some(format!(
+          "ArrayBuffer at index {index} is detached and cannot be transferred."
+        ))
       } else if !buffer.is_detachable() {
-        Some(format!("ArrayBuffer at index {index} is not detachable and cannot be transferred."))
+        Some(format!(
+          "ArrayBuffer at index {index} is not detachable and cannot be transferred."
+        ))
       } else {
         None
       };
@@ -202,7 +225,8 @@ pub(crate) fn deserialize<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   message: Serialized,
 ) -> Option<v8::Local<'s, v8::Value>> {
-  let deserializer = v8::ValueDeserializer::new(scope, Box::new(DeserializerDelegate), &message.bytes);
+  let deserializer =
+    v8::ValueDeserializer::new(scope, Box::new(DeserializerDelegate), &message.bytes);
   let context = scope.get_current_context();
   if deserializer.read_header(context) != Some(true) {
     return None;

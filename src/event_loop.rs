@@ -59,7 +59,11 @@ impl Timers {
   }
 
   pub fn next_deadline(&self) -> Option<Instant> {
-    self.by_deadline.keys().next().map(|(deadline, _)| *deadline)
+    self
+      .by_deadline
+      .keys()
+      .next()
+      .map(|(deadline, _)| *deadline)
   }
 
   pub fn is_empty(&self) -> bool {
@@ -90,7 +94,10 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
   };
   state.ports.borrow_mut().sweep_collected();
   let due = state.timers.borrow_mut().take_due(Instant::now());
-  state.tasks.borrow_mut().extend(due.into_iter().map(Task::Timer));
+  state
+    .tasks
+    .borrow_mut()
+    .extend(due.into_iter().map(Task::Timer));
   let count = state.tasks.borrow().len();
   for _ in 0..count {
     let Some(task) = state.tasks.borrow_mut().pop_front() else {

@@ -51,7 +51,9 @@ pub fn install_with_output(
 ) -> Result<(), Error> {
   let scope = &mut v8::ContextScope::new(scope, context);
   if context.get_slot::<ContextState>().is_some() {
-    return Err(Error::Module("v8-message-channel is already installed in this context".into()));
+    return Err(Error::Module(
+      "v8-message-channel is already installed in this context".into(),
+    ));
   }
   scope.set_promise_reject_callback(promise_reject_callback);
   let state = Rc::new(ContextState::new(output));
@@ -104,7 +106,10 @@ extern "C" fn promise_reject_callback(message: v8::PromiseRejectMessage) {
         let reason = message
           .get_value()
           .unwrap_or_else(|| v8::undefined(scope).into());
-        let entry = (v8::Global::new(scope, promise), v8::Global::new(scope, reason));
+        let entry = (
+          v8::Global::new(scope, promise),
+          v8::Global::new(scope, reason),
+        );
         state.pending_rejections.borrow_mut().push(entry);
       }
       v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {

@@ -26,7 +26,9 @@ mod modules;
 mod runtime;
 mod state;
 
-pub use compat::{Compat, CompatDate, CompatError, FLAGS, Flag, FlagSpec, NEWEST_COMPATIBILITY_DATE};
+pub use compat::{
+  Compat, CompatDate, CompatError, FLAGS, Flag, FlagSpec, NEWEST_COMPATIBILITY_DATE,
+};
 pub use error::{Error, JsError};
 pub use event_loop::{Poll, has_pending_work, run_tasks, take_uncaught_errors};
 pub use install::{install, install_with_output};

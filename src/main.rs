@@ -39,9 +39,8 @@ enum Command {
 }
 
 fn flags_help() -> String {
-  let mut text = format!(
-    "Compatibility flags (newest supported date: {NEWEST_COMPATIBILITY_DATE}):\n"
-  );
+  let mut text =
+    format!("Compatibility flags (newest supported date: {NEWEST_COMPATIBILITY_DATE}):\n");
   for spec in FLAGS {
     let date = spec.enable_date.unwrap_or("never (flag only)");
     text.push_str(&format!(

@@ -104,7 +104,19 @@ fn compile<'s>(
   let too_long = || Error::Module(format!("{specifier} is too large"));
   let code = v8::String::new(scope, source).ok_or_else(too_long)?;
   let name = v8::String::new(scope, specifier).ok_or_else(too_long)?;
-  let origin = v8::ScriptOrigin::new(scope, name.into(), 0, 0, false, 0, None, false, false, true, None);
+  let origin = v8::ScriptOrigin::new(
+    scope,
+    name.into(),
+    0,
+    0,
+    false,
+    0,
+    None,
+    false,
+    false,
+    true,
+    None,
+  );
   let mut source = v8::script_compiler::Source::new(code, Some(&origin));
   match v8::script_compiler::compile_module(scope, &mut source) {
     Some(module) => Ok(module),

@@ -23,7 +23,7 @@ pub fn init_v8() {
 }
 
 /// How to build a [`Runtime`].
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct RuntimeOptions {
   /// Which behaviours are on (see [`Compat`]); the newest date by default.
   pub compat: Compat,
@@ -31,14 +31,6 @@ pub struct RuntimeOptions {
   pub output: Option<Output>,
 }
 
-impl Default for RuntimeOptions {
-  fn default() -> Self {
-    Self {
-      compat: Compat::latest(),
-      output: None,
-    }
-  }
-}
 
 /// A V8 isolate with one context holding the web globals.
 ///
@@ -249,8 +241,19 @@ fn run_in_scope<'s>(
     let too_long = || Error::Module(format!("{name} is too large"));
     let code = v8::String::new(scope, source).ok_or_else(too_long)?;
     let resource = v8::String::new(scope, name).ok_or_else(too_long)?;
-    let origin =
-      v8::ScriptOrigin::new(scope, resource.into(), 0, 0, false, 0, None, false, false, false, None);
+    let origin = v8::ScriptOrigin::new(
+      scope,
+      resource.into(),
+      0,
+      0,
+      false,
+      0,
+      None,
+      false,
+      false,
+      false,
+      None,
+    );
     let result = v8::Script::compile(scope, code, Some(&origin)).and_then(|s| s.run(scope));
     match result {
       Some(value) => Ok(v8::Global::new(scope, value)),

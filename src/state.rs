@@ -40,7 +40,6 @@ pub(crate) struct Hooks {
   pub deliver_message_error: v8::Global<v8::Function>,
   pub deliver_close: v8::Global<v8::Function>,
   pub new_data_clone_error: v8::Global<v8::Function>,
-  pub report_exception: v8::Global<v8::Function>,
   pub run_timer: v8::Global<v8::Function>,
   pub unhandled_rejection: v8::Global<v8::Function>,
   pub message_port_prototype: v8::Global<v8::Object>,
@@ -89,7 +88,10 @@ impl ContextState {
 
   /// Prints an uncaught error and remembers it.
   pub fn report_uncaught(&self, prefix: &str, error: JsError) {
-    (self.output)(Stream::Stderr, &format!("{prefix}{}\n", error.display_text()));
+    (self.output)(
+      Stream::Stderr,
+      &format!("{prefix}{}\n", error.display_text()),
+    );
     self.uncaught.borrow_mut().push(error);
   }
 }

@@ -28,35 +28,63 @@ fn runs_the_hello_example() {
   let out = v8mc(&["run", "examples/hello.js"]);
   assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
   let stdout = text(&out.stdout);
-  assert!(stdout.contains("port1 received: { reply: 'hello, world' }"), "{stdout}");
+  assert!(
+    stdout.contains("port1 received: { reply: 'hello, world' }"),
+    "{stdout}"
+  );
   assert!(stdout.ends_with("port1 closed\nport2 closed\n"), "{stdout}");
 }
 
 #[test]
 fn an_uncaught_error_prints_its_stack_and_exits_1() {
-  let path = script("throws.js", "function f() { throw new Error('kaput'); }\nf();\n");
+  let path = script(
+    "throws.js",
+    "function f() { throw new Error('kaput'); }\nf();\n",
+  );
   let out = v8mc(&["run", path.to_str().unwrap()]);
   assert_eq!(out.status.code(), Some(1));
   let stderr = text(&out.stderr);
-  assert!(stderr.contains("Error: kaput") && stderr.contains("throws.js:1"), "{stderr}");
+  assert!(
+    stderr.contains("Error: kaput") && stderr.contains("throws.js:1"),
+    "{stderr}"
+  );
 
-  let path = script("listener.js", "const {port1, port2} = new MessageChannel();\nport2.onmessage = () => { throw new Error('in listener'); };\nport1.postMessage(1);\n");
+  let path = script(
+    "listener.js",
+    "const {port1, port2} = new MessageChannel();\nport2.onmessage = () => { throw new Error('in listener'); };\nport1.postMessage(1);\n",
+  );
   let out = v8mc(&["run", path.to_str().unwrap()]);
   assert_eq!(out.status.code(), Some(1));
   let stderr = text(&out.stderr);
-  assert_eq!(stderr.matches("in listener").count(), 1, "printed once: {stderr}");
+  assert_eq!(
+    stderr.matches("in listener").count(),
+    1,
+    "printed once: {stderr}"
+  );
 }
 
 #[test]
 fn modules_run_by_extension_or_flag() {
-  let path = script("m.mjs", "const x = await Promise.resolve(7);\nconsole.log('module', x, typeof import.meta);\n");
+  let path = script(
+    "m.mjs",
+    "const x = await Promise.resolve(7);\nconsole.log('module', x, typeof import.meta);\n",
+  );
   let out = v8mc(&["run", path.to_str().unwrap()]);
-  assert_eq!(text(&out.stdout), "module 7 object\n", "{}", text(&out.stderr));
+  assert_eq!(
+    text(&out.stdout),
+    "module 7 object\n",
+    "{}",
+    text(&out.stderr)
+  );
   let path = script("m2.js", "export const a = 1;\nconsole.log('as module');\n");
   let out = v8mc(&["run", "--module", path.to_str().unwrap()]);
   assert_eq!(text(&out.stdout), "as module\n", "{}", text(&out.stderr));
   let out = v8mc(&["run", path.to_str().unwrap()]);
-  assert_eq!(out.status.code(), Some(1), "export in a classic script is a SyntaxError");
+  assert_eq!(
+    out.status.code(),
+    Some(1),
+    "export in a classic script is a SyntaxError"
+  );
 }
 
 #[test]
@@ -64,7 +92,10 @@ fn compatibility_options_gate_the_globals() {
   let path = script("gate.js", "console.log(typeof MessageChannel);\n");
   let p = path.to_str().unwrap();
   assert_eq!(text(&v8mc(&["run", p]).stdout), "function\n");
-  assert_eq!(text(&v8mc(&["run", p, "--compatibility-date", "2025-01-01"]).stdout), "undefined\n");
+  assert_eq!(
+    text(&v8mc(&["run", p, "--compatibility-date", "2025-01-01"]).stdout),
+    "undefined\n"
+  );
   let out = v8mc(&[
     "run",
     p,
@@ -74,7 +105,12 @@ fn compatibility_options_gate_the_globals() {
     "expose_global_message_channel",
   ]);
   assert_eq!(text(&out.stdout), "function\n");
-  let out = v8mc(&["run", p, "--compatibility-flags", "no_expose_global_message_channel"]);
+  let out = v8mc(&[
+    "run",
+    p,
+    "--compatibility-flags",
+    "no_expose_global_message_channel",
+  ]);
   assert_eq!(text(&out.stdout), "undefined\n");
 }
 
@@ -83,13 +119,33 @@ fn bad_options_and_missing_files_exit_2_with_one_line() {
   let path = script("ok.js", "console.log('never printed');\n");
   let p = path.to_str().unwrap();
   let cases: &[(&[&str], &str)] = &[
-    (&["run", "does/not/exist.js"], "cannot read does/not/exist.js"),
-    (&["run", p, "--compatibility-date", "2025-02-30"], "no such day"),
-    (&["run", p, "--compatibility-date", "tomorrow"], "expected YYYY-MM-DD"),
-    (&["run", p, "--compatibility-date", "2999-01-01"], "newer than the newest date"),
-    (&["run", p, "--compatibility-flags", "nope"], "unknown compatibility flag \"nope\""),
     (
-      &["run", p, "--compatibility-flags", "expose_global_message_channel,no_expose_global_message_channel"],
+      &["run", "does/not/exist.js"],
+      "cannot read does/not/exist.js",
+    ),
+    (
+      &["run", p, "--compatibility-date", "2025-02-30"],
+      "no such day",
+    ),
+    (
+      &["run", p, "--compatibility-date", "tomorrow"],
+      "expected YYYY-MM-DD",
+    ),
+    (
+      &["run", p, "--compatibility-date", "2999-01-01"],
+      "newer than the newest date",
+    ),
+    (
+      &["run", p, "--compatibility-flags", "nope"],
+      "unknown compatibility flag \"nope\"",
+    ),
+    (
+      &[
+        "run",
+        p,
+        "--compatibility-flags",
+        "expose_global_message_channel,no_expose_global_message_channel",
+      ],
       "contradict each other",
     ),
   ];
@@ -97,7 +153,10 @@ fn bad_options_and_missing_files_exit_2_with_one_line() {
     let out = v8mc(args);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{args:?}: {stderr}");
+    assert!(
+      stderr.starts_with("error: ") && stderr.contains(needle),
+      "{args:?}: {stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     assert_eq!(text(&out.stdout), "");
   }
@@ -110,7 +169,10 @@ fn help_documents_the_options_and_flags() {
   let out = v8mc(&["--help"]);
   assert_eq!(out.status.code(), Some(0));
   let help = text(&out.stdout);
-  assert!(help.contains("expose_global_message_channel / no_expose_global_message_channel"), "{help}");
+  assert!(
+    help.contains("expose_global_message_channel / no_expose_global_message_channel"),
+    "{help}"
+  );
   assert!(help.contains("2025-08-15"));
   let out = v8mc(&["run", "--help"]);
   let help = text(&out.stdout);

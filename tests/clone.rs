@@ -17,7 +17,11 @@ fn structured_clone_round_trips_the_serializable_types() {
     console.log(copy.re.source, copy.re.flags, copy.big, copy.typed[0], copy.nested[0][0].length, copy.str instanceof String);
     console.log(copy.err instanceof RangeError, copy.err.message, "undef" in copy, Object.is(copy.neg, -0));
     "#,
-    &["true true b true 5", "x+ gi 12345678901234567890n 1.5 0 true", "true r true true"],
+    &[
+      "true true b true 5",
+      "x+ gi 12345678901234567890n 1.5 0 true",
+      "true r true true",
+    ],
   );
 }
 
@@ -35,7 +39,13 @@ fn structured_clone_transfers_array_buffers() {
     const twice = new ArrayBuffer(1);
     try { structuredClone(twice, { transfer: [twice, twice] }); } catch (e) { console.log(e.name, twice.byteLength); }
     "#,
-    &["0 true 1,2,3", "DataCloneError", "TypeError", "DataCloneError", "DataCloneError 1"],
+    &[
+      "0 true 1,2,3",
+      "DataCloneError",
+      "TypeError",
+      "DataCloneError",
+      "DataCloneError 1",
+    ],
   );
 }
 

@@ -2,7 +2,9 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use v8_message_channel::{Compat, Poll, Stream, install_with_output, run_tasks, take_uncaught_errors};
+use v8_message_channel::{
+  Compat, Poll, Stream, install_with_output, run_tasks, take_uncaught_errors,
+};
 
 #[test]
 fn install_into_a_hand_made_context_and_drive_delivery() {
@@ -31,13 +33,18 @@ fn install_into_a_hand_made_context_and_drive_delivery() {
       "#,
     )
     .unwrap();
-    v8::Script::compile(scope, code, None).unwrap().run(scope).unwrap();
+    v8::Script::compile(scope, code, None)
+      .unwrap()
+      .run(scope)
+      .unwrap();
     let mut turns = 0;
     loop {
       turns += 1;
       match run_tasks(scope) {
         Poll::Ready => {}
-        Poll::WaitUntil(deadline) => std::thread::sleep(deadline.saturating_duration_since(std::time::Instant::now())),
+        Poll::WaitUntil(deadline) => {
+          std::thread::sleep(deadline.saturating_duration_since(std::time::Instant::now()))
+        }
         Poll::Done => break,
       }
     }

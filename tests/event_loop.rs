@@ -18,7 +18,16 @@ fn timers_fire_in_deadline_order() {
     queueMicrotask(() => console.log("microtask"));
     console.log("sync", typeof interval);
     "#,
-    &["sync number", "microtask", "0", "tick 1", "tick 2", "tick 3", "50 x y", "100"],
+    &[
+      "sync number",
+      "microtask",
+      "0",
+      "tick 1",
+      "tick 2",
+      "tick 3",
+      "50 x y",
+      "100",
+    ],
   );
 }
 
@@ -77,7 +86,9 @@ fn an_exception_escaping_a_script_comes_back_with_its_stack() {
   let outcome = run("throw 'plain string';");
   assert!(matches!(outcome.result, Err(Error::Exception(e)) if e.message == "plain string"));
   let outcome = run("this is not javascript");
-  assert!(matches!(outcome.result, Err(Error::Exception(e)) if e.message.starts_with("SyntaxError")));
+  assert!(
+    matches!(outcome.result, Err(Error::Exception(e)) if e.message.starts_with("SyntaxError"))
+  );
 }
 
 #[test]
@@ -90,7 +101,10 @@ fn a_throwing_timer_is_reported_and_the_loop_goes_on() {
   );
   assert_eq!(outcome.lines(), ["later timer"]);
   assert!(outcome.stderr.contains("Uncaught Error: timer failed"));
-  assert!(matches!(outcome.result, Err(Error::Uncaught { count: 1, .. })));
+  assert!(matches!(
+    outcome.result,
+    Err(Error::Uncaught { count: 1, .. })
+  ));
 }
 
 fn write_module_files(dir: &std::path::Path) {
@@ -110,7 +124,11 @@ console.log(await received);
 "#,
   )
   .unwrap();
-  std::fs::write(dir.join("rejects.mjs"), "await new Promise((r) => setTimeout(r, 1));\nthrow new Error('tla failed');\n").unwrap();
+  std::fs::write(
+    dir.join("rejects.mjs"),
+    "await new Promise((r) => setTimeout(r, 1));\nthrow new Error('tla failed');\n",
+  )
+  .unwrap();
   std::fs::write(dir.join("stalls.mjs"), "await new Promise(() => {});\n").unwrap();
   std::fs::write(dir.join("bare.mjs"), "import 'left-pad';\n").unwrap();
 }
@@ -128,7 +146,10 @@ fn modules_import_relative_files_and_await_at_top_level() {
   let (mut runtime, _) = runtime_with(Compat::latest());
   runtime.execute_module(dir.join("rejects.mjs")).unwrap();
   let err = block_on(runtime.run_event_loop()).unwrap_err();
-  assert!(matches!(&err, Error::Exception(e) if e.message == "Error: tla failed"), "{err:?}");
+  assert!(
+    matches!(&err, Error::Exception(e) if e.message == "Error: tla failed"),
+    "{err:?}"
+  );
 
   let (mut runtime, _) = runtime_with(Compat::latest());
   runtime.execute_module(dir.join("stalls.mjs")).unwrap();
@@ -146,6 +167,8 @@ fn modules_import_relative_files_and_await_at_top_level() {
 #[test]
 fn eval_converts_values_with_serde() {
   let (mut runtime, _) = runtime_with(Compat::latest());
-  let value: Vec<String> = runtime.eval("[typeof MessageChannel, typeof self]").unwrap();
+  let value: Vec<String> = runtime
+    .eval("[typeof MessageChannel, typeof self]")
+    .unwrap();
   assert_eq!(value, ["function", "object"]);
 }

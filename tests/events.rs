@@ -43,7 +43,9 @@ fn listeners_options_once_capture_passive_and_handle_event() {
     t.dispatchEvent(new Event("x"));
     console.log(log.join(","), ret);
     "#,
-    &["capture,bubble,once,object:true,passive:false,capture,bubble,object:true,passive:false true"],
+    &[
+      "capture,bubble,once,object:true,passive:false,capture,bubble,object:true,passive:false true",
+    ],
   );
 }
 
@@ -153,15 +155,27 @@ fn global_error_listener_can_handle_listener_exceptions() {
     t.addEventListener("x", () => console.log("second listener still runs"));
     t.dispatchEvent(new Event("x"));
     "#,
-    &["error event true oops Uncaught Error: oops", "second listener still runs"],
+    &[
+      "error event true oops Uncaught Error: oops",
+      "second listener still runs",
+    ],
   );
 }
 
 #[test]
 fn unhandled_rejections_are_reported_unless_canceled() {
   let outcome = run("Promise.reject(new TypeError('nobody listens'));");
-  assert!(outcome.stderr.starts_with("Uncaught (in promise) TypeError: nobody listens"), "{}", outcome.stderr);
-  assert!(matches!(outcome.result, Err(Error::Uncaught { count: 1, .. })));
+  assert!(
+    outcome
+      .stderr
+      .starts_with("Uncaught (in promise) TypeError: nobody listens"),
+    "{}",
+    outcome.stderr
+  );
+  assert!(matches!(
+    outcome.result,
+    Err(Error::Uncaught { count: 1, .. })
+  ));
 
   assert_prints(
     r#"

@@ -14,8 +14,14 @@ fn globals(date: &str, flags: &[&str]) -> String {
 
 #[test]
 fn message_channel_is_global_from_its_enable_date() {
-  assert_eq!(globals("2025-08-15", &[]), "function function function function function");
-  assert_eq!(globals("2025-08-14", &[]), "undefined undefined function function function");
+  assert_eq!(
+    globals("2025-08-15", &[]),
+    "function function function function function"
+  );
+  assert_eq!(
+    globals("2025-08-14", &[]),
+    "undefined undefined function function function"
+  );
 }
 
 #[test]
@@ -28,7 +34,11 @@ fn the_enable_flag_exposes_it_earlier() {
 
 #[test]
 fn the_disable_flag_removes_it_on_any_date() {
-  for date in ["2021-01-01", "2025-08-15", v8_message_channel::NEWEST_COMPATIBILITY_DATE] {
+  for date in [
+    "2021-01-01",
+    "2025-08-15",
+    v8_message_channel::NEWEST_COMPATIBILITY_DATE,
+  ] {
     assert_eq!(
       globals(date, &["no_expose_global_message_channel"]),
       "undefined undefined function function function"

@@ -46,7 +46,9 @@ fn a_started_port_survives_gc_while_its_peer_is_reachable() {
     )
     .unwrap();
   runtime.collect_garbage();
-  runtime.execute_script("post.js", "sender.postMessage('after gc');").unwrap();
+  runtime
+    .execute_script("post.js", "sender.postMessage('after gc');")
+    .unwrap();
   block_on(runtime.run_event_loop()).unwrap();
   assert_eq!(captured.borrow().0, "got after gc\n");
 }

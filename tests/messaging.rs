@@ -12,7 +12,11 @@ fn channel_ports_are_the_same_objects_each_time() {
     console.log(ch.port1 instanceof MessagePort, ch.port1 instanceof EventTarget);
     console.log(Object.prototype.toString.call(ch.port1), Object.prototype.toString.call(ch));
     "#,
-    &["true true true", "true true", "[object MessagePort] [object MessageChannel]"],
+    &[
+      "true true true",
+      "true true",
+      "[object MessagePort] [object MessageChannel]",
+    ],
   );
 }
 
@@ -83,7 +87,13 @@ fn message_event_has_the_receiving_port_as_target_and_this() {
     };
     port1.postMessage("x");
     "#,
-    &["true message true", "true true true", "true 0 true true null", "false false 2", "TypeError"],
+    &[
+      "true message true",
+      "true true true",
+      "true 0 true true null",
+      "false false 2",
+      "TypeError",
+    ],
   );
 }
 
@@ -161,7 +171,16 @@ fn transfer_arguments_are_accepted_in_both_forms() {
     try { port1.postMessage("e", { transfer: [{}] }); } catch (e) { console.log(e.name); }
     try { port1.postMessage("f", 5); } catch (e) { console.log(e.name); }
     "#,
-    &["detached 0", "DataCloneError", "DataCloneError", "TypeError", "a", "b", "c", "buffer 8"],
+    &[
+      "detached 0",
+      "DataCloneError",
+      "DataCloneError",
+      "TypeError",
+      "a",
+      "b",
+      "c",
+      "buffer 8",
+    ],
   );
 }
 
@@ -181,7 +200,12 @@ fn close_fires_close_on_both_ports_once_and_drops_later_messages() {
     port2.postMessage("to closed");
     setTimeout(() => { port2.close(); setTimeout(() => console.log("end"), 5); }, 5);
     "#,
-    &["port2 got before close", "port1 close", "port2 close close true", "end"],
+    &[
+      "port2 got before close",
+      "port1 close",
+      "port2 close close true",
+      "end",
+    ],
   );
 }
 
@@ -211,7 +235,11 @@ fn a_throwing_listener_is_reported_fires_messageerror_and_delivery_goes_on() {
     "#,
   );
   assert_eq!(outcome.lines(), ["messageerror boom true", "got 2"]);
-  assert!(outcome.stderr.starts_with("Uncaught Error: boom\n    at "), "{}", outcome.stderr);
+  assert!(
+    outcome.stderr.starts_with("Uncaught Error: boom\n    at "),
+    "{}",
+    outcome.stderr
+  );
   match outcome.result {
     Err(Error::Uncaught { first, count: 1 }) => assert!(first.message.contains("boom")),
     other => panic!("expected one uncaught error, got {other:?}"),
@@ -232,7 +260,15 @@ fn each_message_is_its_own_task_with_a_microtask_checkpoint() {
     port1.postMessage(2);
     console.log("sync");
     "#,
-    &["sync", "message 1", "microtask 1", "promise 1", "message 2", "microtask 2", "promise 2"],
+    &[
+      "sync",
+      "message 1",
+      "microtask 1",
+      "promise 1",
+      "message 2",
+      "microtask 2",
+      "promise 2",
+    ],
   );
 }
 

@@ -20,7 +20,10 @@ impl Outcome {
   #[track_caller]
   pub fn expect_ok(&self) -> &Self {
     if let Err(e) = &self.result {
-      panic!("script failed: {e}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+      panic!(
+        "script failed: {e}\nstdout:\n{}\nstderr:\n{}",
+        self.stdout, self.stderr
+      );
     }
     assert_eq!(self.stderr, "", "unexpected stderr");
     self
@@ -47,7 +50,9 @@ pub fn runtime_with(compat: Compat) -> (Runtime, Rc<RefCell<(String, String)>>) 
 /// Runs a classic script and then the event loop, with the given compatibility settings.
 pub fn run_with(compat: Compat, source: &str) -> Outcome {
   let (mut runtime, captured) = runtime_with(compat);
-  let result = runtime.execute_script("test.js", source).and_then(|()| block_on(runtime.run_event_loop()));
+  let result = runtime
+    .execute_script("test.js", source)
+    .and_then(|()| block_on(runtime.run_event_loop()));
   let (stdout, stderr) = captured.borrow().clone();
   Outcome {
     stdout,

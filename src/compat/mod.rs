@@ -26,9 +26,7 @@ pub enum CompatError {
   #[error("invalid compatibility date {0:?}: no such day")]
   ImpossibleDate(String),
   /// The date is newer than [`NEWEST_COMPATIBILITY_DATE`].
-  #[error(
-    "compatibility date {date} is newer than the newest date this build supports ({newest})"
-  )]
+  #[error("compatibility date {date} is newer than the newest date this build supports ({newest})")]
   DateTooNew {
     /// The date that was given.
     date: String,
@@ -86,9 +84,8 @@ impl Compat {
     let mut explicit: [Option<bool>; FLAGS.len()] = [None; FLAGS.len()];
     for name in flags {
       let name = name.as_ref().trim();
-      let (index, on) = flags::lookup(name).ok_or_else(|| {
-        CompatError::UnknownFlag(name.to_string(), flags::suggestion(name))
-      })?;
+      let (index, on) = flags::lookup(name)
+        .ok_or_else(|| CompatError::UnknownFlag(name.to_string(), flags::suggestion(name)))?;
       match explicit[index] {
         Some(prev) if prev == on => return Err(CompatError::Duplicate(name.to_string())),
         Some(_) => {
