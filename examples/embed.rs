@@ -15,7 +15,8 @@ fn main() {
 
   // Your context; install the web classes into it, gated by a compatibility date and flags.
   let context = v8::Context::new(scope, Default::default());
-  let compat = Compat::new("2025-01-01", &["expose_global_message_channel"]).expect("valid settings");
+  let compat =
+    Compat::new("2025-01-01", &["expose_global_message_channel"]).expect("valid settings");
   install(scope, context, &compat).expect("install");
 
   // Run your scripts as usual.

@@ -1,5 +1,6 @@
 //! `v8mc`: runs JS files against the MessageChannel globals. A thin client of the library.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,20 +53,33 @@ fn flags_help() -> String {
 }
 
 /// A failure before any JS ran: bad options or an unreadable file (exit status 2).
+#[derive(Debug)]
 struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str(&self.0)
+  }
+}
+
+impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
   let cli = Cli::parse();
   match run(cli) {
     Ok(code) => code,
-    Err(UsageError(message)) => {
-      eprintln!("error: {message}");
-      ExitCode::from(2)
+    Err(error) => {
+      eprintln!("error: {error}");
+      if error.is::<UsageError>() {
+        ExitCode::from(2)
+      } else {
+        ExitCode::from(1)
+      }
     }
   }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, UsageError> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
   let Command::Run {
     file,
     compatibility_date,
@@ -86,17 +100,12 @@ fn run(cli: Cli) -> Result<ExitCode, UsageError> {
   let tokio = tokio::runtime::Builder::new_current_thread()
     .enable_time()
     .build()
-    .map_err(|e| UsageError(format!("cannot start the event loop: {e}")))?;
-  let mut runtime = match Runtime::new(RuntimeOptions {
+    .context("cannot start the event loop")?;
+  let mut runtime = Runtime::new(RuntimeOptions {
     compat,
     output: None,
-  }) {
-    Ok(runtime) => runtime,
-    Err(e) => {
-      eprintln!("error: {e}");
-      return Ok(ExitCode::from(1));
-    }
-  };
+  })
+  .context("cannot start the runtime")?;
   let started = if as_module {
     runtime.execute_module(&file)
   } else {

@@ -31,7 +31,6 @@ pub struct RuntimeOptions {
   pub output: Option<Output>,
 }
 
-
 /// A V8 isolate with one context holding the web globals.
 ///
 /// ```
