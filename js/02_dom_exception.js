@@ -59,55 +59,57 @@ const constants = {
   DATA_CLONE_ERR: 25,
 };
 
-export class DOMException extends Error {
-  #message;
-  #name;
-  #code;
+// Instance state by object. DOMException is a plain function rather than a class so that the
+// interface object inherits from Function.prototype (WebIDL) while instances are real Error
+// objects made by Reflect.construct (they get [[ErrorData]] and a stack).
+const states = new WeakMap();
 
-  constructor(message = "", options = "Error") {
-    super();
-    this.#message = toDOMString(message);
-    if (options !== null && typeof options === "object") {
-      const cause = options.cause;
-      const hasCause = "cause" in options;
-      const name = options.name;
-      this.#name = name === undefined ? "Error" : toDOMString(name);
-      if (hasCause) {
-        Reflect.defineProperty(this, "cause", {
-          value: cause,
-          writable: true,
-          enumerable: false,
-          configurable: true,
-        });
-      }
-    } else {
-      this.#name = toDOMString(options);
-    }
-    this.#code = legacyCodes[this.#name] ?? 0;
-  }
-
-  get message() {
-    if (!(#message in this)) throw illegalInvocation();
-    return this.#message;
-  }
-
-  get name() {
-    if (!(#name in this)) throw illegalInvocation();
-    return this.#name;
-  }
-
-  get code() {
-    if (!(#code in this)) throw illegalInvocation();
-    return this.#code;
-  }
-
-  static isDOMException(value) {
-    return value !== null && typeof value === "object" && #name in value;
-  }
+function stateOf(value) {
+  const state = states.get(value);
+  if (state === undefined) throw illegalInvocation();
+  return state;
 }
 
-const isDOMException = DOMException.isDOMException;
-delete DOMException.isDOMException;
-export { isDOMException };
+export function DOMException(message = "", options = "Error") {
+  if (new.target === undefined) {
+    throw new TypeError("Failed to construct 'DOMException': Please use the 'new' operator.");
+  }
+  const self = Reflect.construct(Error, [], new.target);
+  const state = { message: toDOMString(message), name: "Error", cause: undefined };
+  if (options !== null && typeof options === "object") {
+    const cause = options.cause;
+    const hasCause = "cause" in options;
+    const name = options.name;
+    state.name = name === undefined ? "Error" : toDOMString(name);
+    if (hasCause) state.cause = cause;
+  } else {
+    state.name = toDOMString(options);
+  }
+  state.code = legacyCodes[state.name] ?? 0;
+  states.set(self, state);
+  return self;
+}
+
+Reflect.setPrototypeOf(DOMException.prototype, Error.prototype);
+Reflect.defineProperty(DOMException, "prototype", { writable: false });
+for (const key of ["message", "name", "code", "cause"]) {
+  Reflect.defineProperty(DOMException.prototype, key, {
+    get: {
+      [key]() {
+        return stateOf(this)[key];
+      },
+    }[key],
+    enumerable: true,
+    configurable: true,
+  });
+}
+for (const key of ["message", "name", "code", "cause"]) {
+  const getter = Reflect.getOwnPropertyDescriptor(DOMException.prototype, key).get;
+  Reflect.defineProperty(getter, "name", { value: `get ${key}` });
+}
+
+export function isDOMException(value) {
+  return states.has(value);
+}
 
 configureInterface(DOMException, constants);

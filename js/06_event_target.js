@@ -180,11 +180,11 @@ export function dispatch(target, event, onListenerError = undefined) {
   eventInternals.setCurrentTarget(event, target);
   const list = listenerMaps.get(target)?.get(eventInternals.type(event));
   if (list !== undefined) {
+    // At the target both passes run whatever stopPropagation() says: it only keeps the event
+    // from other targets, and these targets have no parents.
     const listeners = list.slice();
     invoke(target, event, listeners, true, onListenerError);
-    if (!eventInternals.stopPropagationFlag(event)) {
-      invoke(target, event, listeners, false, onListenerError);
-    }
+    invoke(target, event, listeners, false, onListenerError);
   }
   eventInternals.setPhase(event, NONE);
   eventInternals.setCurrentTarget(event, null);
@@ -196,6 +196,7 @@ export function dispatch(target, event, onListenerError = undefined) {
 // https://dom.spec.whatwg.org/#concept-event-listener-inner-invoke
 function invoke(target, event, listeners, capturePhase, onListenerError) {
   for (const listener of listeners) {
+    if (eventInternals.stopImmediatePropagationFlag(event)) return;
     if (listener.removed || listener.capture !== capturePhase) continue;
     if (listener.once) removeListener(target, listener);
     if (listener.passive) eventInternals.setInPassiveListener(event, true);
@@ -215,7 +216,6 @@ function invoke(target, event, listeners, capturePhase, onListenerError) {
       onListenerError?.(error);
     }
     eventInternals.setInPassiveListener(event, false);
-    if (eventInternals.stopImmediatePropagationFlag(event)) return;
   }
 }
 

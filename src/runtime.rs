@@ -9,16 +9,18 @@ use crate::install::install_with_output;
 use crate::modules;
 use crate::state::{ContextState, Output, process_output};
 use std::path::Path;
-use std::sync::Once;
+use std::sync::OnceLock;
+
+static PLATFORM: OnceLock<v8::SharedRef<v8::Platform>> = OnceLock::new();
 
 /// Initializes V8 once per process (a default platform). [`Runtime::new`] calls it; embedders
 /// that set V8 up themselves do not need it.
 pub fn init_v8() {
-  static INIT: Once = Once::new();
-  INIT.call_once(|| {
+  PLATFORM.get_or_init(|| {
     let platform = v8::new_default_platform(0, false).make_shared();
-    v8::V8::initialize_platform(platform);
+    v8::V8::initialize_platform(platform.clone());
     v8::V8::initialize();
+    platform
   });
 }
 
@@ -138,6 +140,11 @@ impl Runtime {
         let scope = &mut v8::ContextScope::new(scope, context);
         run_tasks(scope)
       };
+      // V8 posts some work to the platform, notably the GC's second-pass weak callbacks that
+      // free dropped ports; run it between turns.
+      if let Some(platform) = PLATFORM.get() {
+        while v8::Platform::pump_message_loop(platform, &self.isolate, false) {}
+      }
       self.check_pending_modules()?;
       match poll {
         Poll::Ready => tokio::task::yield_now().await,

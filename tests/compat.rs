@@ -15,7 +15,7 @@ fn flag_table_names_are_unique_and_dates_valid() {
     assert_eq!(spec.disable, format!("no_{}", spec.enable));
     if let Some(date) = spec.enable_date {
       assert!(
-        Compat::new::<&str>(date, &[]).is_ok(),
+        Compat::new(date, &[]).is_ok(),
         "{date} must be a valid, supported date"
       );
     }
@@ -25,7 +25,7 @@ fn flag_table_names_are_unique_and_dates_valid() {
 #[test]
 fn the_date_turns_message_channel_on_from_2025_08_15() {
   let on = |date: &str| {
-    Compat::new::<&str>(date, &[])
+    Compat::new(date, &[])
       .unwrap()
       .is_enabled(Flag::ExposeGlobalMessageChannel)
   };
@@ -60,7 +60,7 @@ fn malformed_and_impossible_dates_are_rejected() {
     " 2025-08-15",
   ] {
     assert_eq!(
-      Compat::new::<&str>(bad, &[]),
+      Compat::new(bad, &[]),
       Err(CompatError::MalformedDate(bad.to_string())),
       "{bad:?}"
     );
@@ -73,12 +73,12 @@ fn malformed_and_impossible_dates_are_rejected() {
     "2025-01-00",
   ] {
     assert_eq!(
-      Compat::new::<&str>(bad, &[]),
+      Compat::new(bad, &[]),
       Err(CompatError::ImpossibleDate(bad.to_string()))
     );
   }
-  assert!(Compat::new::<&str>("2024-02-29", &[]).is_ok(), "leap day");
-  let err = Compat::new::<&str>("2025-02-30", &[]).unwrap_err();
+  assert!(Compat::new("2024-02-29", &[]).is_ok(), "leap day");
+  let err = Compat::new("2025-02-30", &[]).unwrap_err();
   assert_eq!(
     err.to_string(),
     "invalid compatibility date \"2025-02-30\": no such day"
@@ -87,7 +87,7 @@ fn malformed_and_impossible_dates_are_rejected() {
 
 #[test]
 fn dates_newer_than_the_build_are_rejected() {
-  let err = Compat::new::<&str>("2099-01-01", &[]).unwrap_err();
+  let err = Compat::new("2099-01-01", &[]).unwrap_err();
   assert!(matches!(err, CompatError::DateTooNew { .. }));
   assert!(
     err.to_string().contains("2099-01-01") && err.to_string().contains(NEWEST_COMPATIBILITY_DATE)

@@ -73,6 +73,24 @@ fn remove_listener_signal_and_stop_immediate_propagation() {
 }
 
 #[test]
+fn stop_propagation_does_not_stop_listeners_on_the_same_target() {
+  assert_prints(
+    r#"
+    const t = new EventTarget();
+    const log = [];
+    t.addEventListener("x", (e) => { log.push("capture"); e.stopPropagation(); }, true);
+    t.addEventListener("x", () => log.push("bubble"));
+    t.dispatchEvent(new Event("x"));
+    const stopped = new Event("x");
+    stopped.stopImmediatePropagation();
+    t.dispatchEvent(stopped);
+    console.log(log.join(","));
+    "#,
+    &["capture,bubble"],
+  );
+}
+
+#[test]
 fn dispatching_twice_throws_invalid_state_error() {
   assert_prints(
     r#"
@@ -98,14 +116,18 @@ fn dom_exception_names_codes_and_constants() {
     console.log(DOMException.DATA_CLONE_ERR, e.DATA_CLONE_ERR, new DOMException().name, new DOMException("m", "Custom").code);
     console.log(Object.prototype.hasOwnProperty.call(e, "message"), typeof e.stack);
     const withCause = new DOMException("m", { name: "AbortError", cause: 1 });
-    console.log(withCause.name, withCause.code, withCause.cause);
+    console.log(withCause.name, withCause.code, withCause.cause, Object.hasOwn(withCause, "cause"));
+    console.log(Object.getPrototypeOf(DOMException) === Function.prototype, Object.getPrototypeOf(DOMException.prototype) === Error.prototype, Error.isError(e));
+    try { DOMException(); } catch (err) { console.log(err.constructor.name); }
     try { Object.getOwnPropertyDescriptor(DOMException.prototype, "name").get.call({}); } catch (err) { console.log(err.constructor.name); }
     "#,
     &[
       "DataCloneError msg 25 true DataCloneError: msg",
       "25 25 Error 0",
       "false string",
-      "AbortError 20 1",
+      "AbortError 20 1 false",
+      "true true true",
+      "TypeError",
       "TypeError",
     ],
   );

@@ -67,7 +67,7 @@ pub struct Compat {
 
 impl Compat {
   /// Resolves a compatibility date and a list of flag names.
-  pub fn new<S: AsRef<str>>(date: &str, flags: &[S]) -> Result<Self, CompatError> {
+  pub fn new(date: &str, flags: &[&str]) -> Result<Self, CompatError> {
     let date = CompatDate::parse(date)?;
     let newest = CompatDate::parse(NEWEST_COMPATIBILITY_DATE).expect("valid constant");
     if date > newest {
@@ -83,7 +83,7 @@ impl Compat {
     // None: not named; Some(true/false): named by its enable/disable name.
     let mut explicit: [Option<bool>; FLAGS.len()] = [None; FLAGS.len()];
     for name in flags {
-      let name = name.as_ref().trim();
+      let name = name.trim();
       let (index, on) = flags::lookup(name)
         .ok_or_else(|| CompatError::UnknownFlag(name.to_string(), flags::suggestion(name)))?;
       match explicit[index] {
@@ -107,7 +107,7 @@ impl Compat {
 
   /// The newest supported date with no flags: what a new project gets.
   pub fn latest() -> Self {
-    Self::new::<&str>(NEWEST_COMPATIBILITY_DATE, &[]).expect("the newest date is valid")
+    Self::new(NEWEST_COMPATIBILITY_DATE, &[]).expect("the newest date is valid")
   }
 
   /// The compatibility date these settings were resolved from.
