@@ -86,18 +86,22 @@ impl Runtime {
 
   /// Evaluates an expression and converts its value with `serde_v8`.
   pub fn eval<T: serde::de::DeserializeOwned>(&mut self, source: &str) -> Result<T, Error> {
-    v8::scope!(let scope, &mut self.isolate);
-    let context = v8::Local::new(scope, &self.context);
-    let scope = &mut v8::ContextScope::new(scope, context);
-    let value = run_in_scope(scope, "<eval>", source)?;
-    serde_v8::from_v8(scope, value).map_err(|e| Error::Conversion(e.to_string()))
+    self.with_context(|scope| {
+      let value = run_in_scope(scope, "<eval>", source)?;
+      serde_v8::from_v8(scope, value).map_err(|e| Error::Conversion(e.to_string()))
+    })
   }
 
   fn run_script(&mut self, name: &str, source: &str) -> Result<(), Error> {
+    self.with_context(|scope| run_in_scope(scope, name, source).map(|_| ()))
+  }
+
+  /// Runs `f` in a handle scope with the runtime's context entered.
+  fn with_context<R>(&mut self, f: impl FnOnce(&mut v8::PinScope<'_, '_>) -> R) -> R {
     v8::scope!(let scope, &mut self.isolate);
     let context = v8::Local::new(scope, &self.context);
     let scope = &mut v8::ContextScope::new(scope, context);
-    run_in_scope(scope, name, source).map(|_| ())
+    f(scope)
   }
 
   /// Loads an ES module file and its static imports (relative or absolute paths), evaluates it
@@ -105,25 +109,24 @@ impl Runtime {
   /// [`Runtime::run_event_loop`] waits for it and reports its rejection.
   pub fn execute_module(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
     let specifier = modules::absolute(path.as_ref())?;
-    v8::scope!(let scope, &mut self.isolate);
-    let context = v8::Local::new(scope, &self.context);
-    let scope = &mut v8::ContextScope::new(scope, context);
-    let promise = modules::evaluate(scope, &specifier, None)?;
-    if let Some(state) = ContextState::get(scope) {
-      microtask_checkpoint(scope, &state);
-    }
-    match promise.state() {
-      v8::PromiseState::Fulfilled => Ok(()),
-      v8::PromiseState::Rejected => {
-        let reason = promise.result(scope);
-        Err(Error::Exception(JsError::from_exception(scope, reason)))
+    let pending = self.with_context(|scope| {
+      let promise = modules::evaluate(scope, &specifier, None)?;
+      if let Some(state) = ContextState::get(scope) {
+        microtask_checkpoint(scope, &state);
       }
-      v8::PromiseState::Pending => {
-        let promise = v8::Global::new(scope, promise);
-        self.pending_modules.push((specifier, promise));
-        Ok(())
+      match promise.state() {
+        v8::PromiseState::Fulfilled => Ok(None),
+        v8::PromiseState::Rejected => {
+          let reason = promise.result(scope);
+          Err(Error::Exception(JsError::from_exception(scope, reason)))
+        }
+        v8::PromiseState::Pending => Ok(Some(v8::Global::new(scope, promise))),
       }
+    })?;
+    if let Some(promise) = pending {
+      self.pending_modules.push((specifier, promise));
     }
+    Ok(())
   }
 
   /// Runs tasks (messages, close events, timers) until none is left, each followed by a
@@ -134,12 +137,7 @@ impl Runtime {
   /// [`Error::Uncaught`]. A rejected top-level await stops it with [`Error::Exception`].
   pub async fn run_event_loop(&mut self) -> Result<(), Error> {
     loop {
-      let poll = {
-        v8::scope!(let scope, &mut self.isolate);
-        let context = v8::Local::new(scope, &self.context);
-        let scope = &mut v8::ContextScope::new(scope, context);
-        run_tasks(scope)
-      };
+      let poll = self.with_context(run_tasks);
       // V8 posts some work to the platform, notably the GC's second-pass weak callbacks that
       // free dropped ports; run it between turns.
       if let Some(platform) = PLATFORM.get() {
@@ -155,12 +153,7 @@ impl Runtime {
     if let Some((specifier, _)) = self.pending_modules.first() {
       return Err(Error::StalledTopLevelAwait(specifier.clone()));
     }
-    let mut errors = {
-      v8::scope!(let scope, &mut self.isolate);
-      let context = v8::Local::new(scope, &self.context);
-      let scope = &mut v8::ContextScope::new(scope, context);
-      take_uncaught_errors(scope)
-    };
+    let mut errors = self.with_context(|scope| take_uncaught_errors(scope));
     if errors.is_empty() {
       Ok(())
     } else {
@@ -203,22 +196,20 @@ impl Runtime {
   /// How many ports have live records (diagnostics: a dropped port's record is freed after the
   /// GC collects its object and the next event-loop turn sweeps it).
   pub fn live_ports(&mut self) -> usize {
-    v8::scope!(let scope, &mut self.isolate);
-    let context = v8::Local::new(scope, &self.context);
-    let scope = &mut v8::ContextScope::new(scope, context);
-    ContextState::get(scope).map_or(0, |state| {
-      let mut ports = state.ports.borrow_mut();
-      ports.sweep_collected();
-      ports.len()
+    self.with_context(|scope| {
+      ContextState::get(scope).map_or(0, |state| {
+        let mut ports = state.ports.borrow_mut();
+        ports.sweep_collected();
+        ports.len()
+      })
     })
   }
 
   /// Messages queued in ports and not yet delivered (diagnostics).
   pub fn queued_messages(&mut self) -> usize {
-    v8::scope!(let scope, &mut self.isolate);
-    let context = v8::Local::new(scope, &self.context);
-    let scope = &mut v8::ContextScope::new(scope, context);
-    ContextState::get(scope).map_or(0, |state| state.ports.borrow().queued_messages())
+    self.with_context(|scope| {
+      ContextState::get(scope).map_or(0, |state| state.ports.borrow().queued_messages())
+    })
   }
 
   /// Asks V8 for a full garbage collection (diagnostics and leak tests).
