@@ -10,6 +10,7 @@ import {
   dispatch,
   EventTarget,
   makeEventTarget,
+  reportException,
 } from "v8mc:06_event_target.js";
 import { AbortController, AbortSignal } from "v8mc:07_abort_signal.js";
 import { console } from "v8mc:08_console.js";
@@ -84,6 +85,8 @@ makeEventTarget(globalThis);
   }
 }
 if (!("self" in globalThis)) defineGlobal("self", globalThis);
+// Not cross-origin isolated: SharedArrayBuffers cannot be cloned or posted.
+if (!("crossOriginIsolated" in globalThis)) defineGlobal("crossOriginIsolated", false);
 
 /** Fires `unhandledrejection`; returns true when no listener canceled it. */
 function unhandledRejection(promise, reason) {
@@ -108,6 +111,7 @@ core.setHooks({
   deliverMessage,
   deliverMessageError,
   newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
+  reportException,
   runTimer,
   unhandledRejection,
 });

@@ -277,6 +277,7 @@ fn set_hooks<'s>(
       "deliverMessageError",
       "deliverClose",
       "newDataCloneError",
+      "reportException",
       "runTimer",
       "unhandledRejection",
       "messagePortPrototype",
@@ -288,10 +289,10 @@ fn set_hooks<'s>(
         .and_then(|v| v8::Local::<v8::Function>::try_from(v).ok())
         .map(|f| v8::Global::new(scope, f))
     };
-    let functions: Option<Vec<_>> = (0..6).map(|i| function(scope, i)).collect();
-    let port_proto = values[6].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
+    let functions: Option<Vec<_>> = (0..7).map(|i| function(scope, i)).collect();
+    let port_proto = values[7].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
     let (Some(mut functions), Some(port_proto), Some(prototypes)) =
-      (functions, port_proto, values[7])
+      (functions, port_proto, values[8])
     else {
       throw_type_error(scope, "setHooks: a hook is missing");
       return;
@@ -307,6 +308,7 @@ fn set_hooks<'s>(
       deliver_message_error: next(),
       deliver_close: next(),
       new_data_clone_error: next(),
+      report_exception: next(),
       run_timer: next(),
       unhandled_rejection: next(),
       message_port_prototype: v8::Global::new(scope, port_proto),

@@ -170,6 +170,25 @@ fn call_hook<'s>(
   result
 }
 
+/// Reports an exception the way a listener's is reported: an `error` event on the global object,
+/// printed as uncaught unless a listener cancels it.
+pub(crate) fn report_exception<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  state: &ContextState,
+  exception: v8::Local<'s, v8::Value>,
+) {
+  match state.hooks() {
+    Some(hooks) => {
+      let hook = v8::Local::new(scope, &hooks.report_exception);
+      call_hook(scope, state, hook, &[exception]);
+    }
+    None => {
+      let error = JsError::from_exception(scope, exception);
+      state.report_uncaught("Uncaught ", error);
+    }
+  }
+}
+
 fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) {
   let Some(hooks) = state.hooks() else {
     return;

@@ -25,6 +25,7 @@ mod messaging;
 mod modules;
 mod runtime;
 mod state;
+pub mod wpt;
 
 pub use compat::{
   Compat, CompatDate, CompatError, FLAGS, Flag, FlagSpec, NEWEST_COMPATIBILITY_DATE,

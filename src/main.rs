@@ -37,6 +37,40 @@ enum Command {
     #[arg(long)]
     module: bool,
   },
+  /// Run web-platform-tests files and compare them with the expected failures.
+  ///
+  /// Each file runs in a fresh runtime in its own process. Exit status: 0 when the results match
+  /// the expectations, 1 on an unexpected failure or an unexpected pass, 2 for bad options or a
+  /// missing WPT checkout.
+  Wpt {
+    /// Files, directories or globs under the WPT root (default: the subset this product
+    /// implements).
+    paths: Vec<String>,
+    /// The WPT checkout (default: $WPT_ROOT, else ../shared/wpt).
+    #[arg(long, value_name = "DIR")]
+    wpt_root: Option<PathBuf>,
+    /// Write results as wptreport JSON (the format wpt.fyi reads).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Expected failures (default: the wpt/expectations.json this build carries).
+    #[arg(long, value_name = "FILE")]
+    expectations: Option<PathBuf>,
+    /// Per-file time limit in seconds; `timeout=long` files get six times as much.
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    timeout: f64,
+    /// Files run at once (default: the number of CPUs).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+  },
+  /// Run one WPT file and print its results as JSON (used by `v8mc wpt`).
+  #[command(hide = true)]
+  WptFile {
+    test: String,
+    #[arg(long)]
+    wpt_root: PathBuf,
+    #[arg(long)]
+    timeout_ms: u64,
+  },
 }
 
 fn flags_help() -> String {
@@ -80,12 +114,87 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-  let Command::Run {
-    file,
-    compatibility_date,
-    compatibility_flags,
-    module,
-  } = cli.command;
+  match cli.command {
+    Command::Run {
+      file,
+      compatibility_date,
+      compatibility_flags,
+      module,
+    } => run_file(file, compatibility_date, compatibility_flags, module),
+    Command::Wpt {
+      paths,
+      wpt_root,
+      json,
+      expectations,
+      timeout,
+      jobs,
+    } => {
+      let root = wpt_root
+        .or_else(|| std::env::var_os("WPT_ROOT").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("../shared/wpt")).filter(|p| p.is_dir()))
+        .ok_or_else(|| {
+          UsageError(
+            "no WPT checkout: pass --wpt-root DIR or set WPT_ROOT (git clone \
+             https://github.com/web-platform-tests/wpt gives one)"
+              .into(),
+          )
+        })?;
+      if !root.join("resources/testharness.js").is_file() {
+        return Err(
+          UsageError(format!(
+            "{} is not a WPT checkout (no resources/testharness.js)",
+            root.display()
+          ))
+          .into(),
+        );
+      }
+      if !(timeout.is_finite() && timeout > 0.0) {
+        return Err(
+          UsageError(format!(
+            "--timeout must be a positive number of seconds, not {timeout}"
+          ))
+          .into(),
+        );
+      }
+      let options = v8_message_channel::wpt::WptOptions {
+        root,
+        patterns: paths,
+        json,
+        expectations,
+        timeout: std::time::Duration::from_secs_f64(timeout),
+        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        worker: std::env::current_exe().context("cannot find the v8mc executable")?,
+      };
+      let mut stdout = std::io::stdout();
+      let summary = v8_message_channel::wpt::run(&options, &mut stdout).map_err(UsageError)?;
+      Ok(if summary.matches_expectations() {
+        ExitCode::SUCCESS
+      } else {
+        ExitCode::from(1)
+      })
+    }
+    Command::WptFile {
+      test,
+      wpt_root,
+      timeout_ms,
+    } => {
+      let result = v8_message_channel::wpt::run_test_file(
+        &wpt_root,
+        &test,
+        std::time::Duration::from_millis(timeout_ms),
+      );
+      println!("{}", serde_json::to_string(&result)?);
+      Ok(ExitCode::SUCCESS)
+    }
+  }
+}
+
+fn run_file(
+  file: PathBuf,
+  compatibility_date: Option<String>,
+  compatibility_flags: Vec<String>,
+  module: bool,
+) -> anyhow::Result<ExitCode> {
   let date = compatibility_date.unwrap_or_else(|| NEWEST_COMPATIBILITY_DATE.to_string());
   let flags: Vec<&str> = compatibility_flags
     .iter()

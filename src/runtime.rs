@@ -84,6 +84,33 @@ impl Runtime {
     self.run_script(name, source).map(|_| ())
   }
 
+  /// Runs a classic script the way a worker's `importScripts()` does: an exception that escapes
+  /// it (a syntax error included) is reported (an `error` event on the global object, printed as
+  /// uncaught if no listener cancels it) instead of returned, and no microtask checkpoint follows,
+  /// so several calls in a row act as one task. [`Runtime::run_event_loop`] starts with the
+  /// checkpoint.
+  pub fn execute_script_reporting_errors(&mut self, name: &str, source: &str) {
+    self.with_context(|scope| {
+      v8::tc_scope!(let scope, scope);
+      let (Some(code), Some(resource)) =
+        (v8::String::new(scope, source), v8::String::new(scope, name))
+      else {
+        return;
+      };
+      let origin = script_origin(scope, resource);
+      let ran = v8::Script::compile(scope, code, Some(&origin)).and_then(|s| s.run(scope));
+      // A terminated script (TerminateExecution from another thread) has nothing to report.
+      if ran.is_none()
+        && !scope.has_terminated()
+        && let Some(exception) = scope.exception()
+        && let Some(state) = ContextState::get(scope)
+      {
+        scope.reset();
+        crate::event_loop::report_exception(scope, &state, exception);
+      }
+    });
+  }
+
   /// Evaluates an expression and converts its value with `serde_v8`.
   pub fn eval<T: serde::de::DeserializeOwned>(&mut self, source: &str) -> Result<T, Error> {
     self.with_context(|scope| {
@@ -136,6 +163,11 @@ impl Runtime {
   /// printed as they happen and do not stop the loop; they come back at the end as
   /// [`Error::Uncaught`]. A rejected top-level await stops it with [`Error::Exception`].
   pub async fn run_event_loop(&mut self) -> Result<(), Error> {
+    self.with_context(|scope| {
+      if let Some(state) = ContextState::get(scope) {
+        microtask_checkpoint(scope, &state);
+      }
+    });
     loop {
       let poll = self.with_context(run_tasks);
       // V8 posts some work to the platform, notably the GC's second-pass weak callbacks that
@@ -264,4 +296,23 @@ fn run_in_scope<'s>(
     microtask_checkpoint(scope, &state);
   }
   result.map(|value| v8::Local::new(scope, value))
+}
+
+fn script_origin<'s>(
+  scope: &v8::PinScope<'s, '_>,
+  resource: v8::Local<'s, v8::String>,
+) -> v8::ScriptOrigin<'s> {
+  v8::ScriptOrigin::new(
+    scope,
+    resource.into(),
+    0,
+    0,
+    false,
+    0,
+    None,
+    false,
+    false,
+    false,
+    None,
+  )
 }

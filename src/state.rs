@@ -40,6 +40,7 @@ pub(crate) struct Hooks {
   pub deliver_message_error: v8::Global<v8::Function>,
   pub deliver_close: v8::Global<v8::Function>,
   pub new_data_clone_error: v8::Global<v8::Function>,
+  pub report_exception: v8::Global<v8::Function>,
   pub run_timer: v8::Global<v8::Function>,
   pub unhandled_rejection: v8::Global<v8::Function>,
   pub message_port_prototype: v8::Global<v8::Object>,

@@ -12,3 +12,4 @@ mod events;
 mod gating;
 mod memory;
 mod messaging;
+mod wpt;
