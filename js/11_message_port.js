@@ -8,7 +8,7 @@
 
 import { core } from "v8mc:00_core.js";
 import { createTrustedEvent, Event } from "v8mc:03_event.js";
-import { MessageEvent, setMessagePortCheck } from "v8mc:04_message_event.js";
+import { createMessageEvent, setMessagePortCheck } from "v8mc:04_message_event.js";
 import { defineEventHandler, dispatch, EventTarget } from "v8mc:06_event_target.js";
 import { toTransferList } from "v8mc:10_structured_clone.js";
 import {
@@ -46,6 +46,10 @@ export class MessagePort extends EventTarget {
     if (!isMessagePort(this)) throw illegalInvocation();
     const prefix = "Failed to execute 'postMessage' on 'MessagePort'";
     requiredArguments(arguments.length, 1, prefix);
+    if (transferOrOptions === undefined) {
+      core.portPost(this.#id, message);
+      return;
+    }
     let transfer;
     // WebIDL overload resolution between (any, sequence<object>) and (any, options).
     if (
@@ -110,20 +114,20 @@ configureInterface(MessageChannel);
 
 /** Rust calls this for each message, as its own task. */
 export function deliverMessage(port, data) {
-  const event = createTrustedEvent(MessageEvent, "message", { data });
+  const event = createMessageEvent("message", data);
   let failure = null;
   dispatch(port, event, (error) => {
     failure ??= { error };
   });
   if (failure !== null) {
     // Workers behaviour: a throwing message listener also fires messageerror on the port.
-    dispatch(port, createTrustedEvent(MessageEvent, "messageerror", { data: failure.error }));
+    dispatch(port, createMessageEvent("messageerror", failure.error));
   }
 }
 
 /** Rust calls this when a message could not be deserialized. */
 export function deliverMessageError(port) {
-  dispatch(port, createTrustedEvent(MessageEvent, "messageerror"));
+  dispatch(port, createMessageEvent("messageerror", null));
 }
 
 /** Rust calls this once per port when either side of the channel closes. */

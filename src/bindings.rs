@@ -10,33 +10,41 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Creates the bindings object with every native on it.
-pub(crate) fn create_bindings<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Object> {
+/// Creates the bindings object with every native on it. Each native gets `state` as its
+/// function data, so a call finds its state without a slot lookup.
+pub(crate) fn create_bindings<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  state: &Rc<ContextState>,
+) -> v8::Local<'s, v8::Object> {
   let core = v8::Object::new(scope);
-  set_fn(scope, core, "print", print);
-  set_fn(scope, core, "now", now);
-  set_fn(scope, core, "reportUncaught", report_uncaught);
-  set_fn(scope, core, "errorLocation", error_location);
-  set_fn(scope, core, "enqueueMicrotask", enqueue_microtask);
-  set_fn(scope, core, "timerSchedule", timer_schedule);
-  set_fn(scope, core, "timerCancel", timer_cancel);
-  set_fn(scope, core, "structuredClone", structured_clone);
-  set_fn(scope, core, "portPair", port_pair);
-  set_fn(scope, core, "portPost", port_post);
-  set_fn(scope, core, "portStart", port_start);
-  set_fn(scope, core, "portClose", port_close);
-  set_fn(scope, core, "setHooks", set_hooks);
+  let data: v8::Local<v8::Value> =
+    v8::External::new(scope, Rc::as_ptr(state) as *mut std::ffi::c_void).into();
+  set_fn(scope, core, "print", print, data);
+  set_fn(scope, core, "now", now, data);
+  set_fn(scope, core, "reportUncaught", report_uncaught, data);
+  set_fn(scope, core, "errorLocation", error_location, data);
+  set_fn(scope, core, "enqueueMicrotask", enqueue_microtask, data);
+  set_fn(scope, core, "timerSchedule", timer_schedule, data);
+  set_fn(scope, core, "timerCancel", timer_cancel, data);
+  set_fn(scope, core, "structuredClone", structured_clone, data);
+  set_fn(scope, core, "portPair", port_pair, data);
+  set_fn(scope, core, "portPost", port_post, data);
+  set_fn(scope, core, "portStart", port_start, data);
+  set_fn(scope, core, "portClose", port_close, data);
+  set_fn(scope, core, "setHooks", set_hooks, data);
   core
 }
 
-fn set_fn(
-  scope: &mut v8::PinScope<'_, '_>,
-  target: v8::Local<'_, v8::Object>,
+fn set_fn<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  target: v8::Local<'s, v8::Object>,
   name: &str,
   callback: impl v8::MapFnTo<v8::FunctionCallback>,
+  data: v8::Local<'s, v8::Value>,
 ) {
   let key = v8::String::new(scope, name).expect("short string");
   let function = v8::Function::builder(callback)
+    .data(data)
     .build(scope)
     .expect("function creation");
   function.set_name(key);
@@ -59,14 +67,19 @@ fn throw_type_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
 /// an Error, so no unwind crosses the FFI boundary.
 fn guarded<'s, 'i>(
   scope: &mut v8::PinScope<'s, 'i>,
+  args: &v8::FunctionCallbackArguments<'s>,
   name: &str,
-  body: impl FnOnce(&mut v8::PinScope<'s, 'i>, &Rc<ContextState>),
+  body: impl FnOnce(&mut v8::PinScope<'s, 'i>, &ContextState),
 ) {
-  let Some(state) = ContextState::get(scope) else {
-    throw_error(scope, "v8-message-channel is not installed in this context");
+  let Ok(data) = v8::Local::<v8::External>::try_from(args.data()) else {
+    throw_error(scope, "v8-message-channel native called without its state");
     return;
   };
-  if catch_unwind(AssertUnwindSafe(|| body(&mut *scope, &state))).is_err() {
+  // SAFETY: `data` is the pointer of the Rc<ContextState> that `install` keeps in the context's
+  // slot for the context's whole life (it is never removed), and these natives can only be called
+  // while their context is alive; the state is only used through shared references.
+  let state = unsafe { &*(data.value() as *const ContextState) };
+  if catch_unwind(AssertUnwindSafe(|| body(&mut *scope, state))).is_err() {
     throw_error(
       scope,
       &format!("internal error in {name} (a bug in v8-message-channel)"),
@@ -95,7 +108,7 @@ fn print<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "print", |scope, state| {
+  guarded(scope, &args, "print", |scope, state| {
     let text = args.get(0).to_rust_string_lossy(scope);
     let stream = if args.get(1).is_true() {
       Stream::Stderr
@@ -108,10 +121,10 @@ fn print<'s>(
 
 fn now<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  _args: v8::FunctionCallbackArguments<'s>,
+  args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "now", |_scope, state| {
+  guarded(scope, &args, "now", |_scope, state| {
     rv.set_double(state.start.elapsed().as_secs_f64() * 1000.0);
   });
 }
@@ -121,7 +134,7 @@ fn report_uncaught<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "reportUncaught", |scope, state| {
+  guarded(scope, &args, "reportUncaught", |scope, state| {
     let error = JsError::from_exception(scope, args.get(0));
     state.report_uncaught("Uncaught ", error);
   });
@@ -132,7 +145,7 @@ fn error_location<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "errorLocation", |scope, _state| {
+  guarded(scope, &args, "errorLocation", |scope, _state| {
     let message = v8::Exception::create_message(scope, args.get(0));
     let result = v8::Object::new(scope);
     let filename = message
@@ -158,7 +171,7 @@ fn enqueue_microtask<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "enqueueMicrotask", |scope, _state| {
+  guarded(scope, &args, "enqueueMicrotask", |scope, _state| {
     match v8::Local::<v8::Function>::try_from(args.get(0)) {
       Ok(callback) => scope.enqueue_microtask(callback),
       Err(_) => throw_type_error(scope, "enqueueMicrotask: callback is not a function"),
@@ -171,7 +184,7 @@ fn timer_schedule<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "timerSchedule", |scope, state| {
+  guarded(scope, &args, "timerSchedule", |scope, state| {
     let id = args.get(0).uint32_value(scope).unwrap_or(0);
     let delay = args.get(1).number_value(scope).unwrap_or(0.0).max(0.0);
     state
@@ -186,7 +199,7 @@ fn timer_cancel<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "timerCancel", |scope, state| {
+  guarded(scope, &args, "timerCancel", |scope, state| {
     let id = args.get(0).uint32_value(scope).unwrap_or(0);
     state.timers.borrow_mut().cancel(id);
   });
@@ -197,7 +210,7 @@ fn structured_clone<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "structuredClone", |scope, state| {
+  guarded(scope, &args, "structuredClone", |scope, state| {
     let transfer = to_list(args.get(1), scope);
     if let Some(value) = clone::structured_clone(scope, state, args.get(0), &transfer) {
       rv.set(value);
@@ -210,7 +223,7 @@ fn port_pair<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "portPair", |scope, state| {
+  guarded(scope, &args, "portPair", |scope, state| {
     let (Ok(port1), Ok(port2)) = (
       v8::Local::<v8::Object>::try_from(args.get(0)),
       v8::Local::<v8::Object>::try_from(args.get(1)),
@@ -228,7 +241,7 @@ fn port_post<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "portPost", |scope, state| {
+  guarded(scope, &args, "portPost", |scope, state| {
     let id = port_id(scope, args.get(0));
     let transfer = to_list(args.get(2), scope);
     // On failure the DataCloneError (or a getter's exception) is already pending.
@@ -241,7 +254,7 @@ fn port_start<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "portStart", |scope, state| {
+  guarded(scope, &args, "portStart", |scope, state| {
     let id = port_id(scope, args.get(0));
     messaging::port_start(scope, state, id);
   });
@@ -252,7 +265,7 @@ fn port_close<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "portClose", |scope, state| {
+  guarded(scope, &args, "portClose", |scope, state| {
     let id = port_id(scope, args.get(0));
     messaging::port_close(scope, state, id);
   });
@@ -263,7 +276,7 @@ fn set_hooks<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, "setHooks", |scope, state| {
+  guarded(scope, &args, "setHooks", |scope, state| {
     let Ok(hooks) = v8::Local::<v8::Object>::try_from(args.get(0)) else {
       throw_type_error(scope, "setHooks: expected an object");
       return;

@@ -200,20 +200,20 @@ fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) 
       call_hook(scope, state, hook, &[id]);
     }
     Task::Close(port) => {
-      let Some(target) = state.ports.borrow_mut().take_for_task(port, false) else {
+      let Some(target) = state.ports.borrow_mut().take_for_task(scope, port, false) else {
         return;
       };
-      let object = v8::Local::new(scope, target.object).into();
+      let object = target.object.into();
       let hook = v8::Local::new(scope, &hooks.deliver_close);
       call_hook(scope, state, hook, &[object]);
     }
     Task::Message(port) => {
-      let Some(target) = state.ports.borrow_mut().take_for_task(port, true) else {
+      let Some(target) = state.ports.borrow_mut().take_for_task(scope, port, true) else {
         return;
       };
       // A message that cannot be deserialized becomes a messageerror event, not an exception.
       v8::tc_scope!(let scope, scope);
-      let object: v8::Local<v8::Value> = v8::Local::new(scope, target.object).into();
+      let object: v8::Local<v8::Value> = target.object.into();
       let message = target.message.expect("message tasks carry a message");
       match crate::clone::deserialize(scope, message) {
         Some(data) => {

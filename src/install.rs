@@ -59,7 +59,7 @@ pub fn install_with_output(
   let state = Rc::new(ContextState::new(output));
   context.set_slot(state.clone());
 
-  let bindings = create_bindings(scope);
+  let bindings = create_bindings(scope, &state);
   let settings = JsCompat {
     expose_global_message_channel: compat.is_enabled(Flag::ExposeGlobalMessageChannel),
   };
