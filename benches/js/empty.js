@@ -1,0 +1,2 @@
+// empty: the baseline subtracted from every scenario (process start and exit).
+globalThis.__benchDone?.();

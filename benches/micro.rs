@@ -1,0 +1,115 @@
+//! Micro-benchmarks of the message path, runnable without any other runtime installed:
+//! `cargo bench --bench micro`. Each builds an isolate with the extension installed (the public
+//! `install` + `run_tasks` API, as an embedder would) and times one operation.
+
+use v8_message_channel::{Compat, Poll, install_with_output, run_tasks};
+
+fn main() {
+  v8_message_channel::init_v8();
+  divan::main();
+}
+
+/// An isolate with the extension and a script already run; calls `f` with a scope.
+fn with_context(setup: &str, f: impl FnOnce(&mut v8::PinScope<'_, '_>)) {
+  let mut isolate = v8::Isolate::new(Default::default());
+  isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+  v8::scope!(let scope, &mut isolate);
+  let context = v8::Context::new(scope, Default::default());
+  install_with_output(
+    scope,
+    context,
+    &Compat::latest(),
+    std::rc::Rc::new(|_, _| {}),
+  )
+  .unwrap();
+  let scope = &mut v8::ContextScope::new(scope, context);
+  let code = v8::String::new(scope, setup).unwrap();
+  v8::Script::compile(scope, code, None)
+    .unwrap()
+    .run(scope)
+    .unwrap();
+  f(scope);
+}
+
+fn global_function<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  name: &str,
+) -> v8::Local<'s, v8::Function> {
+  let global = scope.get_current_context().global(scope);
+  let key = v8::String::new(scope, name).unwrap();
+  let value = global.get(scope, key.into()).unwrap();
+  v8::Local::<v8::Function>::try_from(value).unwrap()
+}
+
+const SMALL: &str = "globalThis.msg = { i: 1, s: 'hello', a: [1, 2, 3] };";
+
+/// structuredClone of the `throughput` message: one ValueSerializer/Deserializer round trip.
+#[divan::bench]
+fn structured_clone_small(bencher: divan::Bencher) {
+  with_context(
+    &format!("{SMALL} globalThis.f = () => structuredClone(msg);"),
+    |scope| {
+      let f = global_function(scope, "f");
+      let recv = v8::undefined(scope).into();
+      bencher.bench_local(|| {
+        v8::scope!(let scope, scope);
+        f.call(scope, recv, &[]).unwrap();
+      });
+    },
+  );
+}
+
+/// structuredClone of a 1 MiB Uint8Array (the `bytes` payload).
+#[divan::bench]
+fn structured_clone_1mib(bencher: divan::Bencher) {
+  with_context(
+    "globalThis.big = new Uint8Array(1 << 20); globalThis.f = () => structuredClone(big);",
+    |scope| {
+      let f = global_function(scope, "f");
+      let recv = v8::undefined(scope).into();
+      bencher.bench_local(|| {
+        v8::scope!(let scope, scope);
+        f.call(scope, recv, &[]).unwrap();
+      });
+    },
+  );
+}
+
+/// One postMessage and its delivery: serialize, queue, one event-loop turn, deserialize,
+/// MessageEvent, dispatch to onmessage, microtask checkpoint.
+#[divan::bench]
+fn post_and_dispatch_one(bencher: divan::Bencher) {
+  let setup = format!(
+    "{SMALL} const {{ port1, port2 }} = new MessageChannel(); let n = 0;
+     port2.onmessage = (e) => {{ n += e.data.i; }};
+     globalThis.post = () => port1.postMessage(msg);"
+  );
+  with_context(&setup, |scope| {
+    let post = global_function(scope, "post");
+    let recv = v8::undefined(scope).into();
+    bencher.bench_local(|| {
+      {
+        v8::scope!(let scope, scope);
+        post.call(scope, recv, &[]).unwrap();
+      }
+      assert_eq!(run_tasks(scope), Poll::Done);
+    });
+  });
+}
+
+/// postMessage alone (serialize and queue; delivery not measured).
+#[divan::bench]
+fn post_only(bencher: divan::Bencher) {
+  let setup = format!(
+    "{SMALL} const {{ port1, port2 }} = new MessageChannel();
+     globalThis.post = () => port1.postMessage(msg);"
+  );
+  with_context(&setup, |scope| {
+    let post = global_function(scope, "post");
+    let recv = v8::undefined(scope).into();
+    bencher.bench_local(|| {
+      v8::scope!(let scope, scope);
+      post.call(scope, recv, &[]).unwrap();
+    });
+  });
+}
