@@ -130,11 +130,19 @@ def main():
     scratch = tempfile.mkdtemp(prefix="v8mc-bench-")
     walls = {}
     rss = {}
+    failed = {}  # (runtime, scenario) -> first line of why it failed, e.g. workerd has no transfer
     try:
         for scenario in ["empty"] + scenarios:
             for _ in range(args.runs):
                 for name, command in found:
-                    wall, peak = run_once(name, command, scenario, scratch)
+                    if (name, scenario) in failed:
+                        continue
+                    try:
+                        wall, peak = run_once(name, command, scenario, scratch)
+                    except RuntimeError as error:
+                        failed[(name, scenario)] = str(error)
+                        print(f"# {name} cannot run {scenario}: {str(error).splitlines()[-3:]}", file=sys.stderr)
+                        continue
                     walls.setdefault((name, scenario), []).append(wall)
                     rss.setdefault((name, scenario), []).append(peak)
     finally:
@@ -148,11 +156,13 @@ def main():
         ops, unit = SCENARIOS[scenario]
         costs = {}
         for name in names:
+            if (name, scenario) not in walls:
+                continue
             median = statistics.median(walls[(name, scenario)])
             base = 0 if scenario == "startup" else statistics.median(walls[(name, "empty")])
             costs[name] = max(median - base, 0) / ops
-        row = [f"{scenario} ({unit})"] + [fmt_cost(costs[n], scenario) for n in names]
-        row += [f"{costs[a] / costs['v8mc']:.2f}" if costs["v8mc"] > 0 else "-" for a in anchors]
+        row = [f"{scenario} ({unit})"] + [fmt_cost(costs[n], scenario) if n in costs else "n/a" for n in names]
+        row += [f"{costs[a] / costs['v8mc']:.2f}" if costs.get("v8mc") and a in costs else "-" for a in anchors]
         rows.append(row)
     if "throughput" in scenarios:
         row = ["throughput peak RSS"] + [f"{statistics.median(rss[(n, 'throughput')]) / 1024:.1f} MiB" for n in names]
