@@ -92,13 +92,7 @@ impl Runtime {
   pub fn execute_script_reporting_errors(&mut self, name: &str, source: &str) {
     self.with_context(|scope| {
       v8::tc_scope!(let scope, scope);
-      let (Some(code), Some(resource)) =
-        (v8::String::new(scope, source), v8::String::new(scope, name))
-      else {
-        return;
-      };
-      let origin = script_origin(scope, resource);
-      let ran = v8::Script::compile(scope, code, Some(&origin)).and_then(|s| s.run(scope));
+      let ran = compile_and_run(scope, name, source);
       // A terminated script (TerminateExecution from another thread) has nothing to report.
       if ran.is_none()
         && !scope.has_terminated()
@@ -267,29 +261,12 @@ fn run_in_scope<'s>(
 ) -> Result<v8::Local<'s, v8::Value>, Error> {
   let result = {
     v8::tc_scope!(let scope, scope);
-    let too_long = || Error::Module(format!("{name} is too large"));
-    let code = v8::String::new(scope, source).ok_or_else(too_long)?;
-    let resource = v8::String::new(scope, name).ok_or_else(too_long)?;
-    let origin = v8::ScriptOrigin::new(
-      scope,
-      resource.into(),
-      0,
-      0,
-      false,
-      0,
-      None,
-      false,
-      false,
-      false,
-      None,
-    );
-    let result = v8::Script::compile(scope, code, Some(&origin)).and_then(|s| s.run(scope));
-    match result {
+    match compile_and_run(scope, name, source) {
       Some(value) => Ok(v8::Global::new(scope, value)),
-      None => {
-        let exception = scope.exception().expect("failed scripts throw");
-        Err(Error::Exception(JsError::from_exception(scope, exception)))
-      }
+      None => match scope.exception() {
+        Some(exception) => Err(Error::Exception(JsError::from_exception(scope, exception))),
+        None => Err(Error::Module(format!("{name} is too large to load"))),
+      },
     }
   };
   if let Some(state) = ContextState::get(scope) {
@@ -298,11 +275,16 @@ fn run_in_scope<'s>(
   result.map(|value| v8::Local::new(scope, value))
 }
 
-fn script_origin<'s>(
-  scope: &v8::PinScope<'s, '_>,
-  resource: v8::Local<'s, v8::String>,
-) -> v8::ScriptOrigin<'s> {
-  v8::ScriptOrigin::new(
+/// Compiles and runs a classic script named `name`; `None` when it threw (the caller's TryCatch
+/// holds the exception) or the source was too large for a V8 string.
+fn compile_and_run<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  name: &str,
+  source: &str,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let code = v8::String::new(scope, source)?;
+  let resource = v8::String::new(scope, name)?;
+  let origin = v8::ScriptOrigin::new(
     scope,
     resource.into(),
     0,
@@ -314,5 +296,6 @@ fn script_origin<'s>(
     false,
     false,
     None,
-  )
+  );
+  v8::Script::compile(scope, code, Some(&origin)).and_then(|script| script.run(scope))
 }

@@ -1,4 +1,5 @@
-//! The `// META:` lines of a test file (https://web-platform-tests.org/writing-tests/testharness.html#tests-for-other-or-multiple-globals)
+//! The `// META:` lines of a test file
+//! (<https://web-platform-tests.org/writing-tests/testharness.html#tests-for-other-or-multiple-globals>)
 //! and the inline scripts of an `.html` test.
 
 /// What a test file asks of its runner.

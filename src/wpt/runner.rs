@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The expectations this build was released with (`wpt/expectations.json`).
-pub const DEFAULT_EXPECTATIONS: &str = include_str!("../../wpt/expectations.json");
+pub(crate) const DEFAULT_EXPECTATIONS: &str = include_str!("../../wpt/expectations.json");
 
 /// The subset this product is checked against, as globs under the WPT root.
 pub const DEFAULT_SCOPE: &[&str] = &[
@@ -34,7 +34,7 @@ pub struct WptOptions {
   pub patterns: Vec<String>,
   /// Where to write wptreport JSON.
   pub json: Option<PathBuf>,
-  /// Expected failures; [`DEFAULT_EXPECTATIONS`] when `None`.
+  /// Expected failures; the built-in `wpt/expectations.json` when `None`.
   pub expectations: Option<PathBuf>,
   /// Per-file time limit (`timeout=long` files get six times as much).
   pub timeout: Duration,
