@@ -1,5 +1,6 @@
-// Installs the web globals into the context, the one place where the compatibility settings
-// decide what exists. Evaluated last; Rust removes the bindings object right after.
+// Installs the web globals into the context and hands Rust its hooks, among them applyCompat,
+// the one place where the compatibility settings decide what exists. Evaluated last; Rust removes
+// the bindings object from the global right after.
 
 import { core } from "v8mc:00_core.js";
 import { DOMException } from "v8mc:02_dom_exception.js";
@@ -61,13 +62,25 @@ const always = {
 };
 for (const [name, value] of Object.entries(always)) defineGlobal(name, value);
 
-if (core.compat.exposeGlobalMessageChannel) {
-  defineGlobal("MessageChannel", MessageChannel);
-  defineGlobal("MessagePort", MessagePort);
+defineGlobal("MessageChannel", MessageChannel);
+defineGlobal("MessagePort", MessagePort);
+
+/**
+ * Rust calls this once per context, right after installing or after restoring the startup
+ * snapshot (made with every global present). It is the one place the compatibility settings act,
+ * and it registers the global object, whose proxy a snapshot restore replaces.
+ */
+function applyCompat(compat) {
+  makeEventTarget(globalThis);
+  if (!("self" in globalThis)) defineGlobal("self", globalThis);
+  if (!compat.exposeGlobalMessageChannel) {
+    delete globalThis.MessageChannel;
+    delete globalThis.MessagePort;
+  }
 }
 
-// The global object is an EventTarget (for `error` and `unhandledrejection`), as in workers.
-makeEventTarget(globalThis);
+// The global object is an EventTarget (for `error` and `unhandledrejection`), as in workers;
+// applyCompat registers it.
 {
   // V8 puts the global template's prototype between the global object and Object.prototype;
   // EventTarget.prototype goes in just above Object.prototype, so globalThis instanceof
@@ -84,7 +97,6 @@ makeEventTarget(globalThis);
     }
   }
 }
-if (!("self" in globalThis)) defineGlobal("self", globalThis);
 // Not cross-origin isolated: SharedArrayBuffers cannot be cloned or posted.
 if (!("crossOriginIsolated" in globalThis)) defineGlobal("crossOriginIsolated", false);
 
@@ -99,6 +111,9 @@ function unhandledRejection(promise, reason) {
 }
 
 core.setHooks({
+  // The bindings object itself: after a snapshot restore Rust puts fresh natives on it.
+  core,
+  applyCompat,
   // Instances of these are platform objects: structured clone refuses them.
   platformPrototypes: [
     EventTarget.prototype,

@@ -5,50 +5,69 @@
 use crate::clone;
 use crate::error::JsError;
 use crate::messaging;
+use crate::native_names::NATIVE_NAMES;
 use crate::state::{ContextState, Hooks, Stream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Creates the bindings object with every native on it. Each native gets `state` as its
-/// function data, so a call finds its state without a slot lookup.
+/// Every native with its name, in the order of [`NATIVE_NAMES`] (the snapshot's external
+/// reference table).
+pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.len()] {
+  use v8::MapFnTo;
+  [
+    ("print", print.map_fn_to()),
+    ("now", now.map_fn_to()),
+    ("reportUncaught", report_uncaught.map_fn_to()),
+    ("errorLocation", error_location.map_fn_to()),
+    ("enqueueMicrotask", enqueue_microtask.map_fn_to()),
+    ("timerSchedule", timer_schedule.map_fn_to()),
+    ("timerCancel", timer_cancel.map_fn_to()),
+    ("structuredClone", structured_clone.map_fn_to()),
+    ("portPair", port_pair.map_fn_to()),
+    ("portPost", port_post.map_fn_to()),
+    ("portStart", port_start.map_fn_to()),
+    ("portClose", port_close.map_fn_to()),
+    ("setHooks", set_hooks.map_fn_to()),
+  ]
+}
+
+/// The external-reference table a snapshot made by build.rs is restored with.
+pub(crate) fn external_references() -> Vec<v8::ExternalReference> {
+  natives()
+    .into_iter()
+    .map(|(_, function)| v8::ExternalReference { function })
+    .collect()
+}
+
+/// Creates the bindings object with every native on it.
 pub(crate) fn create_bindings<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   state: &Rc<ContextState>,
 ) -> v8::Local<'s, v8::Object> {
   let core = v8::Object::new(scope);
-  let data: v8::Local<v8::Value> =
-    v8::External::new(scope, Rc::as_ptr(state) as *mut std::ffi::c_void).into();
-  set_fn(scope, core, "print", print, data);
-  set_fn(scope, core, "now", now, data);
-  set_fn(scope, core, "reportUncaught", report_uncaught, data);
-  set_fn(scope, core, "errorLocation", error_location, data);
-  set_fn(scope, core, "enqueueMicrotask", enqueue_microtask, data);
-  set_fn(scope, core, "timerSchedule", timer_schedule, data);
-  set_fn(scope, core, "timerCancel", timer_cancel, data);
-  set_fn(scope, core, "structuredClone", structured_clone, data);
-  set_fn(scope, core, "portPair", port_pair, data);
-  set_fn(scope, core, "portPost", port_post, data);
-  set_fn(scope, core, "portStart", port_start, data);
-  set_fn(scope, core, "portClose", port_close, data);
-  set_fn(scope, core, "setHooks", set_hooks, data);
+  set_natives(scope, core, state);
   core
 }
 
-fn set_fn<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  target: v8::Local<'s, v8::Object>,
-  name: &str,
-  callback: impl v8::MapFnTo<v8::FunctionCallback>,
-  data: v8::Local<'s, v8::Value>,
+/// Puts the natives on `core`, each with `state` as its function data, so a call finds its state
+/// without a slot lookup. Also used after a snapshot restore, whose natives carry no data.
+pub(crate) fn set_natives(
+  scope: &mut v8::PinScope<'_, '_>,
+  core: v8::Local<'_, v8::Object>,
+  state: &Rc<ContextState>,
 ) {
-  let key = v8::String::new(scope, name).expect("short string");
-  let function = v8::Function::builder(callback)
-    .data(data)
-    .build(scope)
-    .expect("function creation");
-  function.set_name(key);
-  target.set(scope, key.into(), function.into());
+  let data: v8::Local<v8::Value> =
+    v8::External::new(scope, Rc::as_ptr(state) as *mut std::ffi::c_void).into();
+  for (name, callback) in natives() {
+    let key = v8::String::new(scope, name).expect("short string");
+    let function = v8::Function::builder_raw(callback)
+      .data(data)
+      .build(scope)
+      .expect("function creation");
+    function.set_name(key);
+    core.set(scope, key.into(), function.into());
+  }
 }
 
 fn throw_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
@@ -71,14 +90,24 @@ fn guarded<'s, 'i>(
   name: &str,
   body: impl FnOnce(&mut v8::PinScope<'s, 'i>, &ContextState),
 ) {
-  let Ok(data) = v8::Local::<v8::External>::try_from(args.data()) else {
-    throw_error(scope, "v8-message-channel native called without its state");
-    return;
+  let slot_state;
+  let state = match v8::Local::<v8::External>::try_from(args.data()) {
+    // SAFETY: `data` is the pointer of the Rc<ContextState> that `install` keeps in the context's
+    // slot for the context's whole life (it is never removed), and these natives can only be
+    // called while their context is alive; the state is only used through shared references.
+    Ok(data) => unsafe { &*(data.value() as *const ContextState) },
+    // A native from the startup snapshot, before `set_natives` replaced it.
+    Err(_) => match ContextState::get(scope) {
+      Some(state) => {
+        slot_state = state;
+        &*slot_state
+      }
+      None => {
+        throw_error(scope, "v8-message-channel is not installed in this context");
+        return;
+      }
+    },
   };
-  // SAFETY: `data` is the pointer of the Rc<ContextState> that `install` keeps in the context's
-  // slot for the context's whole life (it is never removed), and these natives can only be called
-  // while their context is alive; the state is only used through shared references.
-  let state = unsafe { &*(data.value() as *const ContextState) };
   if catch_unwind(AssertUnwindSafe(|| body(&mut *scope, state))).is_err() {
     throw_error(
       scope,
@@ -281,51 +310,77 @@ fn set_hooks<'s>(
       throw_type_error(scope, "setHooks: expected an object");
       return;
     };
-    let get = |name: &str| -> Option<v8::Local<v8::Value>> {
-      let key = v8::String::new(scope, name)?;
-      hooks.get(scope, key.into())
-    };
-    let names = [
-      "deliverMessage",
-      "deliverMessageError",
-      "deliverClose",
-      "newDataCloneError",
-      "reportException",
-      "runTimer",
-      "unhandledRejection",
-      "messagePortPrototype",
-      "platformPrototypes",
-    ];
-    let values: Vec<_> = names.iter().map(|name| get(name)).collect();
-    let function = |scope: &mut v8::PinScope<'_, '_>, i: usize| {
-      values[i]
-        .and_then(|v| v8::Local::<v8::Function>::try_from(v).ok())
-        .map(|f| v8::Global::new(scope, f))
-    };
-    let functions: Option<Vec<_>> = (0..7).map(|i| function(scope, i)).collect();
-    let port_proto = values[7].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
-    let (Some(mut functions), Some(port_proto), Some(prototypes)) =
-      (functions, port_proto, values[8])
-    else {
-      throw_type_error(scope, "setHooks: a hook is missing");
-      return;
-    };
-    let platform_prototypes = to_list(prototypes, scope)
-      .into_iter()
-      .filter_map(|v| v8::Local::<v8::Object>::try_from(v).ok())
-      .map(|o| v8::Global::new(scope, o))
-      .collect();
-    let mut next = || functions.remove(0);
-    *state.hooks.borrow_mut() = Some(Rc::new(Hooks {
-      deliver_message: next(),
-      deliver_message_error: next(),
-      deliver_close: next(),
-      new_data_clone_error: next(),
-      report_exception: next(),
-      run_timer: next(),
-      unhandled_rejection: next(),
-      message_port_prototype: v8::Global::new(scope, port_proto),
-      platform_prototypes,
-    }));
+    match read_hooks(scope, hooks) {
+      Some(hooks) => *state.hooks.borrow_mut() = Some(Rc::new(hooks)),
+      None => throw_type_error(scope, "setHooks: a hook is missing"),
+    }
   });
+}
+
+/// Reads the hooks object the bootstrap module hands over (see `js/99_bootstrap.js`).
+pub(crate) fn read_hooks(
+  scope: &mut v8::PinScope<'_, '_>,
+  hooks: v8::Local<'_, v8::Object>,
+) -> Option<Hooks> {
+  let get = |name: &str| -> Option<v8::Local<v8::Value>> {
+    let key = v8::String::new(scope, name)?;
+    hooks.get(scope, key.into())
+  };
+  let names = [
+    "deliverMessage",
+    "deliverMessageError",
+    "deliverClose",
+    "newDataCloneError",
+    "reportException",
+    "runTimer",
+    "unhandledRejection",
+    "applyCompat",
+    "messagePortPrototype",
+    "platformPrototypes",
+    "core",
+  ];
+  let values: Vec<_> = names.iter().map(|name| get(name)).collect();
+  let function = |scope: &mut v8::PinScope<'_, '_>, i: usize| {
+    values[i]
+      .and_then(|v| v8::Local::<v8::Function>::try_from(v).ok())
+      .map(|f| v8::Global::new(scope, f))
+  };
+  let mut functions = (0..8)
+    .map(|i| function(scope, i))
+    .collect::<Option<Vec<_>>>()?
+    .into_iter();
+  let object = |i: usize| values[i].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
+  let port_proto = object(8)?;
+  let core = object(10)?;
+  let platform_prototypes = to_list(values[9]?, scope)
+    .into_iter()
+    .filter_map(|v| v8::Local::<v8::Object>::try_from(v).ok())
+    .map(|o| v8::Global::new(scope, o))
+    .collect();
+  let mut next = || functions.next().expect("eight hook functions");
+  Some(Hooks {
+    deliver_message: next(),
+    deliver_message_error: next(),
+    deliver_close: next(),
+    new_data_clone_error: next(),
+    report_exception: next(),
+    run_timer: next(),
+    unhandled_rejection: next(),
+    apply_compat: next(),
+    message_port_prototype: v8::Global::new(scope, port_proto),
+    platform_prototypes,
+    core: v8::Global::new(scope, core),
+  })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  /// The snapshot made by build.rs binds natives by index into NATIVE_NAMES.
+  #[test]
+  fn natives_are_listed_in_snapshot_order() {
+    let names: Vec<&str> = natives().iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, NATIVE_NAMES);
+  }
 }

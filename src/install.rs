@@ -1,7 +1,7 @@
 //! [`install`]: puts the web classes into a context. This is the one place where the
 //! compatibility settings decide which globals exist.
 
-use crate::bindings::create_bindings;
+use crate::bindings::{create_bindings, read_hooks, set_natives};
 use crate::compat::{Compat, Flag};
 use crate::error::{Error, JsError};
 use crate::event_loop::microtask_checkpoint;
@@ -14,7 +14,7 @@ use std::rc::Rc;
 const BINDINGS_KEY: &str = "__v8mcCore";
 const ENTRY_MODULE: &str = "v8mc:99_bootstrap.js";
 
-/// The compatibility settings as the bootstrap module reads them (`core.compat`).
+/// The compatibility settings as the bootstrap module's `applyCompat` reads them.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsCompat {
@@ -50,26 +50,11 @@ pub fn install_with_output(
   output: Output,
 ) -> Result<(), Error> {
   let scope = &mut v8::ContextScope::new(scope, context);
-  if context.get_slot::<ContextState>().is_some() {
-    return Err(Error::Module(
-      "v8-message-channel is already installed in this context".into(),
-    ));
-  }
-  scope.set_promise_reject_callback(promise_reject_callback);
-  let state = Rc::new(ContextState::new(output));
-  context.set_slot(state.clone());
-
+  let state = new_state(scope, context, output)?;
   let bindings = create_bindings(scope, &state);
-  let settings = JsCompat {
-    expose_global_message_channel: compat.is_enabled(Flag::ExposeGlobalMessageChannel),
-  };
-  let settings = serde_v8::to_v8(scope, settings).map_err(|e| Error::Conversion(e.to_string()))?;
-  let key = v8::String::new(scope, "compat").expect("short string");
-  bindings.set(scope, key.into(), settings);
   let global = context.global(scope);
   let bindings_key = v8::String::new(scope, BINDINGS_KEY).expect("short string");
   global.set(scope, bindings_key.into(), bindings.into());
-
   let result = modules::evaluate(scope, ENTRY_MODULE, None);
   // The bindings must never outlive bootstrap, whatever happened.
   global.delete(scope, bindings_key.into());
@@ -87,6 +72,69 @@ pub fn install_with_output(
   }
   if state.hooks().is_none() {
     return Err(Error::Module("bootstrap did not register its hooks".into()));
+  }
+  apply_compat(scope, &state, compat)
+}
+
+/// Takes over a context restored from the startup snapshot that build.rs made: the web classes
+/// are already there; the Rust state, fresh natives and the compatibility settings are not.
+pub(crate) fn attach_to_snapshot_context(
+  scope: &mut v8::PinScope<'_, '_, ()>,
+  context: v8::Local<'_, v8::Context>,
+  compat: &Compat,
+  output: Output,
+) -> Result<(), Error> {
+  let scope = &mut v8::ContextScope::new(scope, context);
+  let state = new_state(scope, context, output)?;
+  let hooks = scope
+    .get_context_data_from_snapshot_once::<v8::Object>(SNAPSHOT_HOOKS_INDEX)
+    .map_err(|e| Error::Module(format!("the startup snapshot has no hooks: {e}")))?;
+  let hooks = read_hooks(scope, hooks)
+    .ok_or_else(|| Error::Module("the startup snapshot's hooks are incomplete".into()))?;
+  let core = v8::Local::new(scope, &hooks.core);
+  set_natives(scope, core, &state);
+  *state.hooks.borrow_mut() = Some(Rc::new(hooks));
+  apply_compat(scope, &state, compat)
+}
+
+/// Where build.rs stores the hooks object in the snapshot (`SnapshotCreator::AddData`).
+pub(crate) const SNAPSHOT_HOOKS_INDEX: usize = 0;
+
+fn new_state(
+  scope: &mut v8::PinScope<'_, '_>,
+  context: v8::Local<'_, v8::Context>,
+  output: Output,
+) -> Result<Rc<ContextState>, Error> {
+  if context.get_slot::<ContextState>().is_some() {
+    return Err(Error::Module(
+      "v8-message-channel is already installed in this context".into(),
+    ));
+  }
+  scope.set_promise_reject_callback(promise_reject_callback);
+  let state = Rc::new(ContextState::new(output));
+  context.set_slot(state.clone());
+  Ok(state)
+}
+
+/// Hands the resolved settings to the bootstrap module's `applyCompat`.
+fn apply_compat(
+  scope: &mut v8::PinScope<'_, '_>,
+  state: &ContextState,
+  compat: &Compat,
+) -> Result<(), Error> {
+  let settings = JsCompat {
+    expose_global_message_channel: compat.is_enabled(Flag::ExposeGlobalMessageChannel),
+  };
+  let settings = serde_v8::to_v8(scope, settings).map_err(|e| Error::Conversion(e.to_string()))?;
+  let hooks = state
+    .hooks()
+    .expect("hooks are registered before compat is applied");
+  let apply = v8::Local::new(scope, &hooks.apply_compat);
+  v8::tc_scope!(let scope, scope);
+  let undefined = v8::undefined(scope).into();
+  if apply.call(scope, undefined, &[settings]).is_none() {
+    let exception = scope.exception().expect("a failed call throws");
+    return Err(Error::Exception(JsError::from_exception(scope, exception)));
   }
   Ok(())
 }

@@ -23,6 +23,7 @@ mod install;
 mod js_sources;
 mod messaging;
 mod modules;
+mod native_names;
 mod runtime;
 mod state;
 pub mod wpt;

@@ -2,14 +2,18 @@
 //! loop. The quickest way to run JS against the globals; embedders with their own isolate use
 //! [`crate::install`] and [`crate::run_tasks`] instead.
 
+use crate::bindings::external_references;
 use crate::compat::Compat;
 use crate::error::{Error, JsError};
 use crate::event_loop::{Poll, microtask_checkpoint, run_tasks, take_uncaught_errors};
-use crate::install::install_with_output;
+use crate::install::attach_to_snapshot_context;
 use crate::modules;
 use crate::state::{ContextState, Output, process_output};
 use std::path::Path;
 use std::sync::OnceLock;
+
+/// A context after `js/` has run, made by build.rs.
+static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snapshot.bin"));
 
 static PLATFORM: OnceLock<v8::SharedRef<v8::Platform>> = OnceLock::new();
 
@@ -62,13 +66,17 @@ impl Runtime {
   /// Creates an isolate and a context with the globals the compatibility settings call for.
   pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
     init_v8();
-    let mut isolate = v8::Isolate::new(v8::CreateParams::default());
+    // The startup snapshot (built by build.rs) already holds a context with the web classes.
+    let params = v8::CreateParams::default()
+      .snapshot_blob(SNAPSHOT.into())
+      .external_references(external_references().into());
+    let mut isolate = v8::Isolate::new(params);
     isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
     let context = {
       v8::scope!(let scope, &mut isolate);
       let context = v8::Context::new(scope, Default::default());
       let output = options.output.unwrap_or_else(process_output);
-      install_with_output(scope, context, &options.compat, output)?;
+      attach_to_snapshot_context(scope, context, &options.compat, output)?;
       v8::Global::new(scope, context)
     };
     Ok(Self {

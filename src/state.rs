@@ -43,6 +43,10 @@ pub(crate) struct Hooks {
   pub report_exception: v8::Global<v8::Function>,
   pub run_timer: v8::Global<v8::Function>,
   pub unhandled_rejection: v8::Global<v8::Function>,
+  /// Removes the globals the compatibility settings turn off.
+  pub apply_compat: v8::Global<v8::Function>,
+  /// The bindings object the internal modules hold.
+  pub core: v8::Global<v8::Object>,
   pub message_port_prototype: v8::Global<v8::Object>,
   /// Prototypes whose instances are platform objects that structured clone must refuse.
   pub platform_prototypes: Vec<v8::Global<v8::Object>>,

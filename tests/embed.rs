@@ -27,6 +27,7 @@ fn install_into_a_hand_made_context_and_drive_delivery() {
       scope,
       r#"
       const { port1, port2 } = new MessageChannel();
+      console.log(self === globalThis, globalThis instanceof EventTarget, typeof MessageChannel);
       port2.onmessage = (e) => console.log("got", e.data);
       port1.postMessage("one");
       setTimeout(() => port1.postMessage("two"), 5);
@@ -53,6 +54,13 @@ fn install_into_a_hand_made_context_and_drive_delivery() {
     // Installing twice is refused rather than corrupting the state.
     assert!(install_with_output(scope, context, &Compat::latest(), Rc::new(|_, _| {})).is_err());
   }
-  assert_eq!(*lines.borrow(), ["Stdout: got one\n", "Stdout: got two\n"]);
+  assert_eq!(
+    *lines.borrow(),
+    [
+      "Stdout: true true function\n",
+      "Stdout: got one\n",
+      "Stdout: got two\n"
+    ]
+  );
   let _ = Stream::Stdout;
 }
