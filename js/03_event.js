@@ -25,6 +25,21 @@ export let eventInternals;
  */
 export const TRUSTED_INIT = Object.freeze({});
 
+/**
+ * The time the current event-loop task started (ms since the runtime's time origin), written by
+ * Rust before each task. Trusted events of the hot path take their timeStamp from it instead of
+ * calling into Rust for the clock.
+ */
+export const taskClock = new Float64Array(1);
+
+// [LegacyUnforgeable] readonly attribute boolean isTrusted: an own accessor whose getter is the
+// same function on every event. One descriptor object serves every event.
+const isTrustedDescriptor = Object.freeze({
+  get: isTrusted,
+  enumerable: true,
+  configurable: false,
+});
+
 function isTrusted() {
   return eventInternals.isTrusted(this);
 }
@@ -52,12 +67,8 @@ export class Event {
       this.#initializedFlag = true;
       this.#isTrusted = true;
       this.#type = type;
-      this.#timeStamp = core.now();
-      Reflect.defineProperty(this, "isTrusted", {
-        get: isTrusted,
-        enumerable: true,
-        configurable: false,
-      });
+      this.#timeStamp = taskClock[0];
+      Reflect.defineProperty(this, "isTrusted", isTrustedDescriptor);
       return;
     }
     requiredArguments(arguments.length, 1, `Failed to construct '${new.target.name}'`);
@@ -69,13 +80,7 @@ export class Event {
     this.#cancelable = !!init.cancelable;
     this.#composed = !!init.composed;
     this.#timeStamp = core.now();
-    // [LegacyUnforgeable] readonly attribute boolean isTrusted: an own accessor whose getter is
-    // the same function on every event.
-    Reflect.defineProperty(this, "isTrusted", {
-      get: isTrusted,
-      enumerable: true,
-      configurable: false,
-    });
+    Reflect.defineProperty(this, "isTrusted", isTrustedDescriptor);
   }
 
   #check() {

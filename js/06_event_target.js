@@ -168,12 +168,26 @@ export class EventTarget {
 
 configureInterface(EventTarget);
 
+const NO_ERROR = Symbol("no listener error");
+let firstListenerError = NO_ERROR;
+
+/**
+ * The first exception a listener threw during the last `dispatch(..., true)` (each was reported
+ * already), or `NO_ERROR`; taking it resets it.
+ */
+export function takeListenerError() {
+  const error = firstListenerError;
+  firstListenerError = NO_ERROR;
+  return error;
+}
+export { NO_ERROR };
+
 /**
  * https://dom.spec.whatwg.org/#concept-event-dispatch for a target without parents.
- * Returns whether the event was not canceled; `onListenerError(error)`, when given, hears of
- * each listener exception after it has been reported.
+ * Returns whether the event was not canceled. With `recordErrors`, the first listener exception
+ * is kept for takeListenerError() (MessagePort fires messageerror after it).
  */
-export function dispatch(target, event, onListenerError = undefined) {
+export function dispatch(target, event, recordErrors = false) {
   eventInternals.setDispatching(event, true);
   eventInternals.setTarget(event, target);
   eventInternals.setPhase(event, AT_TARGET);
@@ -183,8 +197,8 @@ export function dispatch(target, event, onListenerError = undefined) {
     // At the target both passes run whatever stopPropagation() says: it only keeps the event
     // from other targets, and these targets have no parents.
     const listeners = list.slice();
-    invoke(target, event, listeners, true, onListenerError);
-    invoke(target, event, listeners, false, onListenerError);
+    invoke(target, event, listeners, true, recordErrors);
+    invoke(target, event, listeners, false, recordErrors);
   }
   eventInternals.setPhase(event, NONE);
   eventInternals.setCurrentTarget(event, null);
@@ -194,7 +208,7 @@ export function dispatch(target, event, onListenerError = undefined) {
 }
 
 // https://dom.spec.whatwg.org/#concept-event-listener-inner-invoke
-function invoke(target, event, listeners, capturePhase, onListenerError) {
+function invoke(target, event, listeners, capturePhase, recordErrors) {
   for (const listener of listeners) {
     if (eventInternals.stopImmediatePropagationFlag(event)) return;
     if (listener.removed || listener.capture !== capturePhase) continue;
@@ -213,7 +227,7 @@ function invoke(target, event, listeners, capturePhase, onListenerError) {
       }
     } catch (error) {
       reportException(error);
-      onListenerError?.(error);
+      if (recordErrors && firstListenerError === NO_ERROR) firstListenerError = error;
     }
     eventInternals.setInPassiveListener(event, false);
   }

@@ -9,7 +9,13 @@
 import { core } from "v8mc:00_core.js";
 import { createTrustedEvent, Event } from "v8mc:03_event.js";
 import { createMessageEvent, setMessagePortCheck } from "v8mc:04_message_event.js";
-import { defineEventHandler, dispatch, EventTarget } from "v8mc:06_event_target.js";
+import {
+  defineEventHandler,
+  dispatch,
+  EventTarget,
+  NO_ERROR,
+  takeListenerError,
+} from "v8mc:06_event_target.js";
 import { toTransferList } from "v8mc:10_structured_clone.js";
 import {
   configureInterface,
@@ -114,14 +120,11 @@ configureInterface(MessageChannel);
 
 /** Rust calls this for each message, as its own task. */
 export function deliverMessage(port, data) {
-  const event = createMessageEvent("message", data);
-  let failure = null;
-  dispatch(port, event, (error) => {
-    failure ??= { error };
-  });
-  if (failure !== null) {
+  dispatch(port, createMessageEvent("message", data), true);
+  const error = takeListenerError();
+  if (error !== NO_ERROR) {
     // Workers behaviour: a throwing message listener also fires messageerror on the port.
-    dispatch(port, createMessageEvent("messageerror", failure.error));
+    dispatch(port, createMessageEvent("messageerror", error));
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { core } from "v8mc:00_core.js";
 import { DOMException } from "v8mc:02_dom_exception.js";
-import { createTrustedEvent, CustomEvent, Event } from "v8mc:03_event.js";
+import { createTrustedEvent, CustomEvent, Event, taskClock } from "v8mc:03_event.js";
 import { MessageEvent } from "v8mc:04_message_event.js";
 import { ErrorEvent, PromiseRejectionEvent } from "v8mc:05_error_event.js";
 import {
@@ -122,6 +122,7 @@ core.setHooks({
     MessageChannel.prototype,
   ],
   messagePortPrototype: MessagePort.prototype,
+  taskClock,
   deliverClose,
   deliverMessage,
   deliverMessageError,

@@ -338,6 +338,7 @@ pub(crate) fn read_hooks(
     "messagePortPrototype",
     "platformPrototypes",
     "core",
+    "taskClock",
   ];
   let values: Vec<_> = names.iter().map(|name| get(name)).collect();
   let function = |scope: &mut v8::PinScope<'_, '_>, i: usize| {
@@ -352,6 +353,11 @@ pub(crate) fn read_hooks(
   let object = |i: usize| values[i].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
   let port_proto = object(8)?;
   let core = object(10)?;
+  let task_clock = values[11]
+    .and_then(|v| v8::Local::<v8::Float64Array>::try_from(v).ok())
+    .filter(|clock| clock.byte_length() >= 8)?
+    .buffer(scope)?
+    .get_backing_store();
   let platform_prototypes = to_list(values[9]?, scope)
     .into_iter()
     .filter_map(|v| v8::Local::<v8::Object>::try_from(v).ok())
@@ -370,6 +376,7 @@ pub(crate) fn read_hooks(
     message_port_prototype: v8::Global::new(scope, port_proto),
     platform_prototypes,
     core: v8::Global::new(scope, core),
+    task_clock,
   })
 }
 

@@ -193,6 +193,7 @@ fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) 
   let Some(hooks) = state.hooks() else {
     return;
   };
+  hooks.set_task_clock(state.start.elapsed().as_secs_f64() * 1000.0);
   match task {
     Task::Timer(id) => {
       let hook = v8::Local::new(scope, &hooks.run_timer);

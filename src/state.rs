@@ -47,6 +47,8 @@ pub(crate) struct Hooks {
   pub apply_compat: v8::Global<v8::Function>,
   /// The bindings object the internal modules hold.
   pub core: v8::Global<v8::Object>,
+  /// The 8 bytes behind `taskClock` in `js/03_event.js`: the start time of the current task.
+  pub task_clock: v8::SharedRef<v8::BackingStore>,
   pub message_port_prototype: v8::Global<v8::Object>,
   /// Prototypes whose instances are platform objects that structured clone must refuse.
   pub platform_prototypes: Vec<v8::Global<v8::Object>>,
@@ -65,6 +67,18 @@ pub(crate) struct ContextState {
   pub pending_rejections: RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>,
   /// Set while the unhandled-rejection check runs, so it is not re-entered.
   pub checking_rejections: Cell<bool>,
+}
+
+impl Hooks {
+  /// Publishes the start time of the task about to run to JS (`taskClock`).
+  pub fn set_task_clock(&self, milliseconds: f64) {
+    if let Some(data) = self.task_clock.data() {
+      // SAFETY: the store is the live backing store of a Float64Array of at least one element
+      // (checked in read_hooks), which JS code cannot reach to detach or shrink; the write is
+      // unaligned-safe and happens on the isolate's thread while no JS runs.
+      unsafe { std::ptr::write_unaligned(data.as_ptr().cast::<f64>(), milliseconds) };
+    }
+  }
 }
 
 impl ContextState {

@@ -82,7 +82,7 @@ fn message_event_has_the_receiving_port_as_target_and_this() {
       console.log(e instanceof MessageEvent, e.type, e.isTrusted);
       console.log(e.target === port2, e.currentTarget === port2, this === port2);
       console.log(Object.isFrozen(e.ports), e.ports.length, e.origin === "", e.lastEventId === "", e.source);
-      console.log(e.bubbles, e.cancelable, e.eventPhase);
+      console.log(e.bubbles, e.cancelable, e.eventPhase, e.timeStamp > 0, e.timeStamp <= new Event("x").timeStamp);
       try { e.ports.push(1); } catch (err) { console.log(err.constructor.name); }
     };
     port1.postMessage("x");
