@@ -91,7 +91,7 @@ fn message_event_has_the_receiving_port_as_target_and_this() {
       "true message true",
       "true true true",
       "true 0 true true null",
-      "false false 2",
+      "false false 2 true true",
       "TypeError",
     ],
   );
