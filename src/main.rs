@@ -228,6 +228,8 @@ fn run_file(
   let mut runtime = Runtime::new(RuntimeOptions {
     compat,
     output: None,
+    // Every isolate of this process is a Runtime, so the snapshot is safe to use.
+    startup_snapshot: true,
   })
   .context("cannot start the runtime")?;
   let started = if as_module {

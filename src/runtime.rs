@@ -6,7 +6,7 @@ use crate::bindings::external_references;
 use crate::compat::Compat;
 use crate::error::{Error, JsError};
 use crate::event_loop::{Poll, microtask_checkpoint, run_tasks, take_uncaught_errors};
-use crate::install::attach_to_snapshot_context;
+use crate::install::{attach_to_snapshot_context, install_with_output};
 use crate::modules;
 use crate::state::{ContextState, Output, process_output};
 use std::path::Path;
@@ -35,6 +35,11 @@ pub struct RuntimeOptions {
   pub compat: Compat,
   /// Where console output goes; the process's stdout/stderr when `None`.
   pub output: Option<Output>,
+  /// Restore the context from the startup snapshot built into the library (build.rs) instead of
+  /// evaluating `js/` afresh: a runtime then starts in about half the time. Only turn it on when
+  /// every isolate of the process is made this way (the `v8mc` CLI does): V8 has been seen to
+  /// crash when isolates from this snapshot and from V8's default one are created concurrently.
+  pub startup_snapshot: bool,
 }
 
 /// A V8 isolate with one context holding the web globals.
@@ -66,17 +71,25 @@ impl Runtime {
   /// Creates an isolate and a context with the globals the compatibility settings call for.
   pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
     init_v8();
-    // The startup snapshot (built by build.rs) already holds a context with the web classes.
-    let params = v8::CreateParams::default()
-      .snapshot_blob(SNAPSHOT.into())
-      .external_references(external_references().into());
+    let params = if options.startup_snapshot {
+      // The startup snapshot (built by build.rs) already holds a context with the web classes.
+      v8::CreateParams::default()
+        .snapshot_blob(SNAPSHOT.into())
+        .external_references(external_references().into())
+    } else {
+      v8::CreateParams::default()
+    };
     let mut isolate = v8::Isolate::new(params);
     isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
     let context = {
       v8::scope!(let scope, &mut isolate);
       let context = v8::Context::new(scope, Default::default());
       let output = options.output.unwrap_or_else(process_output);
-      attach_to_snapshot_context(scope, context, &options.compat, output)?;
+      if options.startup_snapshot {
+        attach_to_snapshot_context(scope, context, &options.compat, output)?;
+      } else {
+        install_with_output(scope, context, &options.compat, output)?;
+      }
       v8::Global::new(scope, context)
     };
     Ok(Self {

@@ -118,6 +118,8 @@ fn run_scripts(scripts: Vec<(String, String)>, timeout: Duration) -> FileResult 
         out.push_str(text);
       }
     })),
+    // Each file runs in its own `v8mc wpt-file` process with this one isolate.
+    startup_snapshot: true,
     ..Default::default()
   }) {
     Ok(runtime) => runtime,
