@@ -70,3 +70,42 @@ fn structured_clone_refuses_unclonable_values() {
     ],
   );
 }
+
+#[test]
+fn large_buffers_are_copied_once_and_keep_their_shape() {
+  assert_prints(
+    r#"
+    const big = new Uint8Array(1 << 20);
+    big[0] = 1; big[big.length - 1] = 2;
+    const view = new Int16Array(big.buffer, 1024, 100);
+    view[0] = -7;
+    const copy = structuredClone(view);
+    console.log(copy instanceof Int16Array, copy.length, copy.byteOffset, copy[0], copy.buffer.byteLength);
+    console.log(big.buffer.byteLength, copy.buffer !== big.buffer);
+    const whole = structuredClone(big.buffer);
+    console.log(whole.byteLength, new Uint8Array(whole)[0], new Uint8Array(whole)[(1 << 20) - 1]);
+    const dv = structuredClone(new DataView(big.buffer, 8));
+    console.log(dv instanceof DataView, dv.byteOffset, dv.byteLength);
+    const resizable = new ArrayBuffer(1 << 17, { maxByteLength: 1 << 18 });
+    const r = structuredClone(new Uint8Array(resizable));
+    console.log(r.buffer.resizable, r.buffer.maxByteLength, r.length);
+    r.buffer.resize(1 << 18);
+    console.log(r.length);
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = (e) => console.log("received", e.data.length, e.data[0], e.data[e.data.length - 1]);
+    port1.postMessage(big);
+    big[0] = 99;
+    console.log("sender keeps its buffer", big.length, big[0]);
+    "#,
+    &[
+      "true 100 1024 -7 1048576",
+      "1048576 true",
+      "1048576 1 2",
+      "true 8 1048568",
+      "true 262144 131072",
+      "262144",
+      "sender keeps its buffer 1048576 99",
+      "received 1048576 1 2",
+    ],
+  );
+}
