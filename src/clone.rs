@@ -51,7 +51,7 @@ fn inherits_from(
     let Ok(proto) = v8::Local::<v8::Object>::try_from(value) else {
       return false;
     };
-    if prototypes.iter().any(|p| v8::Local::new(scope, p) == proto) {
+    if prototypes.iter().any(|p| *p == proto) {
       return true;
     }
     current = proto.get_prototype(scope);
