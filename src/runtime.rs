@@ -37,8 +37,9 @@ pub struct RuntimeOptions {
   pub output: Option<Output>,
   /// Restore the context from the startup snapshot built into the library (build.rs) instead of
   /// evaluating `js/` afresh: a runtime then starts in about half the time. Only turn it on when
-  /// every isolate of the process is made this way (the `v8mc` CLI does): V8 has been seen to
-  /// crash when isolates from this snapshot and from V8's default one are created concurrently.
+  /// no isolate made from V8's default snapshot is alive in the process at the same time (the
+  /// `v8mc` CLI holds nothing else): V8 aborts when isolates of both snapshots coexist, as they
+  /// share one read-only heap.
   pub startup_snapshot: bool,
 }
 

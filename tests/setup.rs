@@ -35,8 +35,9 @@ pub fn runtime_with(compat: Compat) -> (Runtime, Rc<RefCell<(String, String)>>) 
   let sink = captured.clone();
   let runtime = Runtime::new(RuntimeOptions {
     compat,
-    // Tests share the process with hand-made isolates (tests/embed.rs); the snapshot path is
-    // covered through the CLI, which uses it in a process of its own.
+    // Tests share the process with hand-made isolates (tests/embed.rs), which must not coexist
+    // with snapshot isolates; the snapshot path is covered through the CLI, in processes of its
+    // own.
     startup_snapshot: false,
     output: Some(Rc::new(move |stream, text| {
       let mut out = sink.borrow_mut();
