@@ -9,6 +9,103 @@ use crate::state::{ContextState, Hooks};
 use std::rc::Rc;
 use v8::{ValueDeserializerHelper, ValueSerializerHelper};
 
+/// A posted message: a primitive kept as it is, or a value in serialized form.
+pub(crate) enum Message {
+  /// Structured clone leaves primitives as they are, so they skip V8's serializer (no
+  /// ValueSerializer/Deserializer is built for `postMessage(null)` or a number).
+  Primitive(Primitive),
+  Serialized(Serialized),
+}
+
+/// The primitives that travel without the serializer. Strings are copied in V8's own encoding.
+pub(crate) enum Primitive {
+  Undefined,
+  Null,
+  Boolean(bool),
+  Number(f64),
+  Latin1(Box<[u8]>),
+  Utf16(Box<[u16]>),
+}
+
+/// Longer strings go through the serializer, which copies them as well, in one allocation.
+const FAST_STRING_MAX: usize = 1024;
+
+fn primitive_of(
+  scope: &mut v8::PinScope<'_, '_>,
+  value: v8::Local<'_, v8::Value>,
+) -> Option<Primitive> {
+  if value.is_undefined() {
+    Some(Primitive::Undefined)
+  } else if value.is_null() {
+    Some(Primitive::Null)
+  } else if value.is_boolean() {
+    Some(Primitive::Boolean(value.is_true()))
+  } else if let Ok(number) = v8::Local::<v8::Number>::try_from(value) {
+    Some(Primitive::Number(number.value()))
+  } else if let Ok(string) = v8::Local::<v8::String>::try_from(value) {
+    let length = string.length();
+    if length > FAST_STRING_MAX {
+      return None;
+    }
+    if string.is_onebyte() {
+      let mut bytes = vec![0u8; length];
+      string.write_one_byte_v2(scope, 0, &mut bytes, v8::WriteFlags::empty());
+      Some(Primitive::Latin1(bytes.into_boxed_slice()))
+    } else {
+      let mut units = vec![0u16; length];
+      string.write_v2(scope, 0, &mut units, v8::WriteFlags::empty());
+      Some(Primitive::Utf16(units.into_boxed_slice()))
+    }
+  } else {
+    None
+  }
+}
+
+fn primitive_value<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  primitive: &Primitive,
+) -> Option<v8::Local<'s, v8::Value>> {
+  Some(match primitive {
+    Primitive::Undefined => v8::undefined(scope).into(),
+    Primitive::Null => v8::null(scope).into(),
+    Primitive::Boolean(b) => v8::Boolean::new(scope, *b).into(),
+    Primitive::Number(n) => v8::Number::new(scope, *n).into(),
+    Primitive::Latin1(bytes) => {
+      v8::String::new_from_one_byte(scope, bytes, v8::NewStringType::Normal)?.into()
+    }
+    Primitive::Utf16(units) => {
+      v8::String::new_from_two_byte(scope, units, v8::NewStringType::Normal)?.into()
+    }
+  })
+}
+
+/// Clones `value` for posting: primitives as they are, anything else (or anything with a
+/// transfer list) through [`serialize`]. `None` with an exception pending on failure.
+pub(crate) fn message_of<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  hooks: &Rc<Hooks>,
+  value: v8::Local<'s, v8::Value>,
+  transfer: &[v8::Local<'s, v8::Value>],
+) -> Option<Message> {
+  if transfer.is_empty()
+    && let Some(primitive) = primitive_of(scope, value)
+  {
+    return Some(Message::Primitive(primitive));
+  }
+  serialize(scope, hooks, value, transfer).map(Message::Serialized)
+}
+
+/// Rebuilds a posted message in the receiving context. On failure an exception is pending.
+pub(crate) fn value_of<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  message: Message,
+) -> Option<v8::Local<'s, v8::Value>> {
+  match message {
+    Message::Primitive(primitive) => primitive_value(scope, &primitive),
+    Message::Serialized(serialized) => deserialize(scope, serialized),
+  }
+}
+
 /// A value in serialized form, with the contents of the ArrayBuffers it transfers.
 pub(crate) struct Serialized {
   bytes: Vec<u8>,
@@ -245,6 +342,16 @@ pub(crate) fn structured_clone<'s>(
   value: v8::Local<'s, v8::Value>,
   transfer: &[v8::Local<'s, v8::Value>],
 ) -> Option<v8::Local<'s, v8::Value>> {
+  // Primitives are immutable: their clone is the value itself.
+  if transfer.is_empty()
+    && (value.is_null_or_undefined()
+      || value.is_boolean()
+      || value.is_number()
+      || value.is_string()
+      || value.is_big_int())
+  {
+    return Some(value);
+  }
   let hooks = state.hooks()?;
   let serialized = serialize(scope, &hooks, value, transfer)?;
   deserialize(scope, serialized)

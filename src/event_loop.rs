@@ -216,7 +216,7 @@ fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) 
       v8::tc_scope!(let scope, scope);
       let object: v8::Local<v8::Value> = target.object.into();
       let message = target.message.expect("message tasks carry a message");
-      match crate::clone::deserialize(scope, message) {
+      match crate::clone::value_of(scope, message) {
         Some(data) => {
           let hook = v8::Local::new(scope, &hooks.deliver_message);
           call_hook(scope, state, hook, &[object, data]);

@@ -328,3 +328,29 @@ fn a_started_port_outlives_its_last_reference_while_its_peer_can_post() {
     &["got later"],
   );
 }
+
+#[test]
+fn primitive_messages_arrive_exactly() {
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    const sent = [undefined, null, true, false, 0, -0, NaN, -Infinity, 1.5e300, 2 ** 53 + 2,
+      "", "latin1 é", "two-byte ✓ 😀", "x".repeat(5000), "☃".repeat(3000), 12345678901234567890n];
+    const got = [];
+    port2.onmessage = (e) => {
+      got.push(e.data);
+      if (got.length === sent.length) {
+        console.log(sent.every((v, i) => Object.is(v, got[i])), got[11], got[12], got[13].length, got[14].length);
+      }
+    };
+    for (const value of sent) port1.postMessage(value);
+    console.log(Object.is(structuredClone(-0), -0), structuredClone("s"), structuredClone(7n));
+    try { port1.postMessage(Symbol("nope")); } catch (e) { console.log(e.name); }
+    "#,
+    &[
+      "true s 7n",
+      "DataCloneError",
+      "true latin1 é two-byte ✓ 😀 5000 3000",
+    ],
+  );
+}

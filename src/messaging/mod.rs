@@ -10,7 +10,7 @@ mod natives;
 
 pub(crate) use natives::{port_close, port_pair, port_post, port_start};
 
-use crate::clone::Serialized;
+use crate::clone::Message;
 use crate::event_loop::Task;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -57,7 +57,7 @@ pub(crate) struct Port {
   strong: Option<v8::Global<v8::Object>>,
   peer: Option<PortId>,
   state: PortState,
-  queue: VecDeque<Serialized>,
+  queue: VecDeque<Message>,
   queued_tasks: usize,
   close_event_queued: bool,
 }
@@ -155,5 +155,5 @@ impl Ports {
 
 pub(crate) struct TaskTarget<'s> {
   pub object: v8::Local<'s, v8::Object>,
-  pub message: Option<Serialized>,
+  pub message: Option<Message>,
 }

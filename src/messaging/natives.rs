@@ -90,7 +90,7 @@ pub(crate) fn port_post<'s>(
   }
   // Serialize before looking for the peer: a closed or disentangled port still throws for an
   // unclonable message, so the behaviour does not depend on whether the peer is reachable.
-  let serialized = clone::serialize(scope, &hooks, message, transfer)?;
+  let serialized = clone::message_of(scope, &hooks, message, transfer)?;
   let mut ports = state.ports.borrow_mut();
   let Some(peer_id) = ports
     .ports
