@@ -174,18 +174,29 @@ fn resolve_callback<'s>(
 ) -> Option<v8::Local<'s, v8::Module>> {
   // SAFETY: V8 calls this during InstantiateModule with `context` entered on this thread.
   v8::callback_scope!(unsafe scope, context);
-  let specifier = specifier.to_rust_string_lossy(scope);
-  let map = module_map(&context);
-  let modules = map.0.borrow();
-  let found = modules
-    .by_hash
-    .get(&referrer.get_identity_hash().get())
-    .and_then(|referrer| resolve(referrer, &specifier).ok())
-    .and_then(|resolved| modules.by_specifier.get(&resolved));
+  // A panic must not unwind into V8: it becomes a failed resolution instead.
+  let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let specifier = specifier.to_rust_string_lossy(scope);
+    let map = module_map(&context);
+    let modules = map.0.borrow();
+    let module = modules
+      .by_hash
+      .get(&referrer.get_identity_hash().get())
+      .and_then(|referrer| resolve(referrer, &specifier).ok())
+      .and_then(|resolved| modules.by_specifier.get(&resolved))
+      .cloned();
+    (specifier, module)
+  }));
   match found {
-    Some(module) => Some(v8::Local::new(scope, module)),
-    None => {
+    Ok((_, Some(module))) => Some(v8::Local::new(scope, module)),
+    Ok((specifier, None)) => {
       let message = v8::String::new(scope, &format!("cannot resolve module {specifier:?}"))?;
+      let error = v8::Exception::error(scope, message);
+      scope.throw_exception(error);
+      None
+    }
+    Err(_) => {
+      let message = v8::String::new(scope, "internal error while resolving a module")?;
       let error = v8::Exception::error(scope, message);
       scope.throw_exception(error);
       None

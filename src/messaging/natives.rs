@@ -49,7 +49,14 @@ pub(crate) fn port_pair(
     let weak = v8::Weak::with_finalizer(
       scope,
       object,
-      Box::new(move |_| collected.borrow_mut().push(own)),
+      // Runs inside a GC callback, where a panic would abort: `collected` is only ever borrowed
+      // for a moment by sweep_collected, which calls no V8 code meanwhile, so this borrow
+      // succeeds; were it ever not to, that one record would stay until the runtime is dropped.
+      Box::new(move |_| {
+        if let Ok(mut collected) = collected.try_borrow_mut() {
+          collected.push(own);
+        }
+      }),
     );
     ports.ports.insert(
       own,
