@@ -39,13 +39,6 @@ export function toDictionary(value, prefix) {
   return value;
 }
 
-/** https://webidl.spec.whatwg.org/#es-unsigned-short (without [EnforceRange]). */
-export function toUnsignedShort(value) {
-  const n = Number(value);
-  if (!Number.isFinite(n)) return 0;
-  return ((Math.trunc(n) % 65536) + 65536) % 65536;
-}
-
 /**
  * Gives a class the shape WebIDL asks for: prototype members enumerable, a
  * Symbol.toStringTag, and constants on both the interface and the prototype.

@@ -108,8 +108,4 @@ for (const key of ["message", "name", "code", "cause"]) {
   Reflect.defineProperty(getter, "name", { value: `get ${key}` });
 }
 
-export function isDOMException(value) {
-  return states.has(value);
-}
-
 configureInterface(DOMException, constants);

@@ -29,10 +29,6 @@ export function makeEventTarget(object) {
   if (!listenerMaps.has(object)) listenerMaps.set(object, new Map());
 }
 
-export function isEventTarget(object) {
-  return listenerMaps.has(object);
-}
-
 function listenersOf(target) {
   const map = listenerMaps.get(target === undefined || target === null ? globalThis : target);
   if (map === undefined) throw illegalInvocation();
@@ -102,11 +98,6 @@ export function removeListener(target, listener) {
   const index = list.indexOf(listener);
   if (index !== -1) list.splice(index, 1);
   if (list.length === 0) map.delete(listener.type);
-}
-
-export function hasListeners(target, type) {
-  const list = listenerMaps.get(target)?.get(type);
-  return list !== undefined && list.length > 0;
 }
 
 export class EventTarget {

@@ -131,6 +131,3 @@ core.setHooks({
   runTimer,
   unhandledRejection,
 });
-
-// Kept for embedders that want the classes without the globals (MessageChannel may be gated).
-export const classes = { MessageChannel, MessagePort, MessageEvent, ErrorEvent };
