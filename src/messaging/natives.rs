@@ -84,17 +84,6 @@ pub(crate) fn port_post<'s>(
   transfer: &[v8::Local<'s, v8::Value>],
 ) -> Option<()> {
   let hooks = state.hooks()?;
-  for item in transfer {
-    if clone::is_message_port(scope, &hooks, *item) {
-      // Checked before serializing, as the spec does for the source port itself.
-      clone::throw_data_clone_error(
-        scope,
-        &hooks,
-        "Transferring a MessagePort is not supported yet; post the port's messages instead.",
-      );
-      return None;
-    }
-  }
   // Serialize before looking for the peer: a closed or disentangled port still throws for an
   // unclonable message, so the behaviour does not depend on whether the peer is reachable.
   let serialized = clone::message_of(scope, &hooks, message, transfer)?;
