@@ -103,7 +103,7 @@ impl Runtime {
   /// Runs a classic script, then a microtask checkpoint. An exception that escapes the script
   /// comes back as [`Error::Exception`] with its stack.
   pub fn execute_script(&mut self, name: &str, source: &str) -> Result<(), Error> {
-    self.run_script(name, source).map(|_| ())
+    self.with_context(|scope| run_in_scope(scope, name, source).map(|_| ()))
   }
 
   /// Runs a classic script the way a worker's `importScripts()` does: an exception that escapes
@@ -133,10 +133,6 @@ impl Runtime {
       let value = run_in_scope(scope, "<eval>", source)?;
       serde_v8::from_v8(scope, value).map_err(|e| Error::Conversion(e.to_string()))
     })
-  }
-
-  fn run_script(&mut self, name: &str, source: &str) -> Result<(), Error> {
-    self.with_context(|scope| run_in_scope(scope, name, source).map(|_| ()))
   }
 
   /// Runs `f` in a handle scope with the runtime's context entered.
