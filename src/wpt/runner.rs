@@ -116,30 +116,39 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
   }
 }
 
-/// The test files the patterns select, sorted.
-pub fn select_tests(root: &Path, patterns: &[String]) -> Vec<String> {
+/// Every test file under the root, sorted.
+fn test_files(root: &Path) -> Vec<String> {
   let mut all = Vec::new();
   walk(root, root, &mut all);
   all.retain(|relative| is_test_file(root, relative));
   all.sort();
-  let defaults: Vec<String>;
-  let patterns = if patterns.is_empty() {
-    defaults = DEFAULT_SCOPE.iter().map(|s| s.to_string()).collect();
-    &defaults
+  all
+}
+
+/// Whether `test` is selected by `pattern`: a glob, a file, or a directory.
+fn selects(pattern: &str, test: &str) -> bool {
+  let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
+  if pattern.contains(['*', '?']) {
+    glob_match(pattern, test)
   } else {
-    patterns
-  };
+    test == pattern || test.starts_with(&format!("{pattern}/"))
+  }
+}
+
+/// The test files the patterns select ([`DEFAULT_SCOPE`] when none), sorted.
+pub fn select_tests(root: &Path, patterns: &[String]) -> Vec<String> {
+  select_from(test_files(root), patterns)
+}
+
+fn select_from(all: Vec<String>, patterns: &[String]) -> Vec<String> {
   all
     .into_iter()
     .filter(|test| {
-      patterns.iter().any(|pattern| {
-        let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
-        if pattern.contains(['*', '?']) {
-          glob_match(pattern, test)
-        } else {
-          test == pattern || test.starts_with(&format!("{pattern}/"))
-        }
-      })
+      if patterns.is_empty() {
+        DEFAULT_SCOPE.iter().any(|pattern| selects(pattern, test))
+      } else {
+        patterns.iter().any(|pattern| selects(pattern, test))
+      }
     })
     .collect()
 }
@@ -280,7 +289,8 @@ pub fn run(options: &WptOptions, out: &mut (dyn Write + Send)) -> Result<RunSumm
     None => serde_json::from_str(DEFAULT_EXPECTATIONS)
       .map_err(|e| format!("invalid built-in expectations: {e}"))?,
   };
-  let tests = select_tests(&options.root, &options.patterns);
+  let all_tests = test_files(&options.root);
+  let tests = select_from(all_tests.clone(), &options.patterns);
   if tests.is_empty() {
     return Err(format!(
       "no test files match under {}",
@@ -355,7 +365,7 @@ pub fn run(options: &WptOptions, out: &mut (dyn Write + Send)) -> Result<RunSumm
   }
   // Expectations for files that were selected but are not test files any more are stale too.
   for listed in expectations.keys() {
-    if select_tests(&options.root, std::slice::from_ref(listed)).is_empty()
+    if !all_tests.iter().any(|test| selects(listed, test))
       && (options.patterns.is_empty() || options.patterns.iter().any(|p| p == listed))
     {
       summary.unexpected_passes += 1;
