@@ -14,6 +14,9 @@ pub(crate) enum Message {
   /// Structured clone leaves primitives as they are, so they skip V8's serializer (no
   /// ValueSerializer/Deserializer is built for `postMessage(null)` or a number).
   Primitive(Primitive),
+  /// A large ArrayBuffer or typed array: its buffer copied once, handed over without a second
+  /// copy (V8's serializer copies into its own buffer and again out of it).
+  Bytes(Bytes),
   Serialized(Serialized),
 }
 
@@ -79,8 +82,138 @@ fn primitive_value<'s>(
   })
 }
 
-/// Clones `value` for posting: primitives as they are, anything else (or anything with a
-/// transfer list) through [`serialize`]. `None` with an exception pending on failure.
+/// Buffers from this size up take the one-copy path; smaller typed arrays may live inside V8's
+/// heap, and reaching their buffer would move them out of it.
+const FAST_BYTES_MIN: usize = 4096;
+
+/// The typed array kinds the one-copy path rebuilds (DataView and Float16Array, which rusty_v8
+/// cannot hand out as a Value, use the serializer).
+#[derive(Clone, Copy)]
+enum ViewKind {
+  Uint8,
+  Uint8Clamped,
+  Int8,
+  Uint16,
+  Int16,
+  Uint32,
+  Int32,
+  Float32,
+  Float64,
+  BigInt64,
+  BigUint64,
+}
+
+impl ViewKind {
+  fn of(view: v8::Local<'_, v8::ArrayBufferView>) -> Option<ViewKind> {
+    Some(if view.is_uint8_array() {
+      ViewKind::Uint8
+    } else if view.is_uint8_clamped_array() {
+      ViewKind::Uint8Clamped
+    } else if view.is_int8_array() {
+      ViewKind::Int8
+    } else if view.is_uint16_array() {
+      ViewKind::Uint16
+    } else if view.is_int16_array() {
+      ViewKind::Int16
+    } else if view.is_uint32_array() {
+      ViewKind::Uint32
+    } else if view.is_int32_array() {
+      ViewKind::Int32
+    } else if view.is_float32_array() {
+      ViewKind::Float32
+    } else if view.is_float64_array() {
+      ViewKind::Float64
+    } else if view.is_big_int64_array() {
+      ViewKind::BigInt64
+    } else if view.is_big_uint64_array() {
+      ViewKind::BigUint64
+    } else {
+      return None;
+    })
+  }
+
+  fn make<'s>(
+    self,
+    scope: &mut v8::PinScope<'s, '_>,
+    buffer: v8::Local<'s, v8::ArrayBuffer>,
+    byte_offset: usize,
+    length: usize,
+  ) -> Option<v8::Local<'s, v8::Value>> {
+    Some(match self {
+      ViewKind::Uint8 => v8::Uint8Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::Uint8Clamped => {
+        v8::Uint8ClampedArray::new(scope, buffer, byte_offset, length)?.into()
+      }
+      ViewKind::Int8 => v8::Int8Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::Uint16 => v8::Uint16Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::Int16 => v8::Int16Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::Uint32 => v8::Uint32Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::Int32 => v8::Int32Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::Float32 => v8::Float32Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::Float64 => v8::Float64Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::BigInt64 => v8::BigInt64Array::new(scope, buffer, byte_offset, length)?.into(),
+      ViewKind::BigUint64 => v8::BigUint64Array::new(scope, buffer, byte_offset, length)?.into(),
+    })
+  }
+}
+
+/// A copied ArrayBuffer and, when a typed array was posted, the view to rebuild on it.
+pub(crate) struct Bytes {
+  store: v8::SharedRef<v8::BackingStore>,
+  view: Option<(ViewKind, usize, usize)>,
+}
+
+/// The one-copy clone of a plain ArrayBuffer or a typed array on one, or `None` for anything
+/// the serializer should handle: other values, small or detached buffers, shared or resizable
+/// ones, DataViews. Like structured clone, a view's whole buffer is copied.
+fn bytes_of(
+  scope: &mut v8::PinScope<'_, '_>,
+  value: v8::Local<'_, v8::Value>,
+) -> Option<Bytes> {
+  let (buffer, view) = if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(value) {
+    (buffer, None)
+  } else if let Ok(typed) = v8::Local::<v8::TypedArray>::try_from(value) {
+    let kind = ViewKind::of(typed.into())?;
+    if typed.byte_length() < FAST_BYTES_MIN {
+      return None;
+    }
+    let buffer = typed.buffer(scope)?;
+    (buffer, Some((kind, typed.byte_offset(), typed.length())))
+  } else {
+    return None;
+  };
+  let length = buffer.byte_length();
+  if length < FAST_BYTES_MIN || buffer.was_detached() {
+    return None;
+  }
+  let source = buffer.get_backing_store();
+  if source.is_shared() || source.is_resizable_by_user_javascript() {
+    return None;
+  }
+  let data = source.data()?.as_ptr().cast::<u8>().cast_const();
+  let store = crate::array_buffers::filled_store(scope, length, |destination| {
+    // SAFETY: `data` points at the buffer's `length` bytes, kept alive by `source` during this
+    // call (no JS runs meanwhile, so nothing can detach or resize it); `destination` is a fresh
+    // allocation of `length` bytes, so the ranges do not overlap.
+    unsafe { crate::array_buffers::copy_bytes(data, destination.as_ptr(), length) }
+  })?;
+  Some(Bytes { store, view })
+}
+
+fn bytes_value<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  bytes: Bytes,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let buffer = v8::ArrayBuffer::with_backing_store(scope, &bytes.store);
+  match bytes.view {
+    None => Some(buffer.into()),
+    Some((kind, byte_offset, length)) => kind.make(scope, buffer, byte_offset, length),
+  }
+}
+
+/// Clones `value` for posting: primitives as they are, large byte buffers with one copy,
+/// anything else (or anything with a transfer list) through [`serialize`]. `None` with an
+/// exception pending on failure.
 pub(crate) fn message_of<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   hooks: &Rc<Hooks>,
@@ -92,6 +225,11 @@ pub(crate) fn message_of<'s>(
   {
     return Some(Message::Primitive(primitive));
   }
+  if transfer.is_empty()
+    && let Some(bytes) = bytes_of(scope, value)
+  {
+    return Some(Message::Bytes(bytes));
+  }
   serialize(scope, hooks, value, transfer).map(Message::Serialized)
 }
 
@@ -102,6 +240,7 @@ pub(crate) fn value_of<'s>(
 ) -> Option<v8::Local<'s, v8::Value>> {
   match message {
     Message::Primitive(primitive) => primitive_value(scope, &primitive),
+    Message::Bytes(bytes) => bytes_value(scope, bytes),
     Message::Serialized(serialized) => deserialize(scope, serialized),
   }
 }
@@ -351,6 +490,11 @@ pub(crate) fn structured_clone<'s>(
       || value.is_big_int())
   {
     return Some(value);
+  }
+  if transfer.is_empty()
+    && let Some(bytes) = bytes_of(scope, value)
+  {
+    return bytes_value(scope, bytes);
   }
   let hooks = state.hooks()?;
   let serialized = serialize(scope, &hooks, value, transfer)?;

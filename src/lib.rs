@@ -14,6 +14,7 @@
 //! Deliberate differences from the HTML spec are listed in the README under "Deviations".
 #![warn(missing_docs)]
 
+mod array_buffers;
 mod bindings;
 mod clone;
 mod compat;

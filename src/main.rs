@@ -36,6 +36,10 @@ enum Command {
     /// Treat the file as an ES module whatever its extension.
     #[arg(long)]
     module: bool,
+    /// Space-separated V8 flags, e.g. "--trace-gc --max-old-space-size=512" (for diagnosis;
+    /// `--v8-flags=--help` lists them).
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    v8_flags: Option<String>,
   },
   /// Run web-platform-tests files and compare them with the expected failures.
   ///
@@ -128,6 +132,17 @@ fn tune_allocator() {
   }
 }
 
+/// Hands `flags` to V8 before it starts; an unknown one is a usage error.
+fn set_v8_flags(flags: &str) -> anyhow::Result<()> {
+  let mut args = vec!["v8mc".to_string()];
+  args.extend(flags.split_whitespace().map(str::to_string));
+  let rest = v8::V8::set_flags_from_command_line(args);
+  if let Some(unknown) = rest.get(1) {
+    return Err(UsageError(format!("unknown V8 flag {unknown:?} in --v8-flags")).into());
+  }
+  Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
   match cli.command {
     Command::Run {
@@ -135,7 +150,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
       compatibility_date,
       compatibility_flags,
       module,
-    } => run_file(file, compatibility_date, compatibility_flags, module),
+      v8_flags,
+    } => {
+      if let Some(flags) = v8_flags {
+        set_v8_flags(&flags)?;
+      }
+      run_file(file, compatibility_date, compatibility_flags, module)
+    }
     Command::Wpt {
       paths,
       wpt_root,

@@ -2,6 +2,7 @@
 //! loop. The quickest way to run JS against the globals; embedders with their own isolate use
 //! [`crate::install`] and [`crate::run_tasks`] instead.
 
+use crate::array_buffers;
 use crate::bindings::external_references;
 use crate::compat::Compat;
 use crate::error::{Error, JsError};
@@ -72,15 +73,17 @@ impl Runtime {
   /// Creates an isolate and a context with the globals the compatibility settings call for.
   pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
     init_v8();
+    let params = v8::CreateParams::default().array_buffer_allocator(array_buffers::allocator());
     let params = if options.startup_snapshot {
       // The startup snapshot (built by build.rs) already holds a context with the web classes.
-      v8::CreateParams::default()
+      params
         .snapshot_blob(SNAPSHOT.into())
         .external_references(external_references().into())
     } else {
-      v8::CreateParams::default()
+      params
     };
     let mut isolate = v8::Isolate::new(params);
+    isolate.set_slot(array_buffers::OwnAllocator);
     isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
     let context = {
       v8::scope!(let scope, &mut isolate);

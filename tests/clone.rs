@@ -109,3 +109,84 @@ fn large_buffers_are_copied_once_and_keep_their_shape() {
     ],
   );
 }
+
+#[test]
+fn every_typed_array_kind_arrives_as_itself_with_its_whole_buffer() {
+  assert_prints(
+    r#"
+    const kinds = [Uint8Array, Uint8ClampedArray, Int8Array, Uint16Array, Int16Array, Uint32Array,
+      Int32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView];
+    if (typeof Float16Array === "function") kinds.push(Float16Array);
+    const { port1, port2 } = new MessageChannel();
+    const sent = [];
+    port2.onmessage = ({ data }) => {
+      const original = sent.shift();
+      const same = data.constructor === original.constructor && data.byteOffset === original.byteOffset
+        && data.byteLength === original.byteLength && data.buffer.byteLength === original.buffer.byteLength
+        && data.buffer !== original.buffer;
+      const bytes = new Uint8Array(data.buffer);
+      const first = bytes[0], inView = bytes[data.byteOffset], last = bytes[bytes.length - 1];
+      console.log(data.constructor.name, same, first, inView, last);
+      if (sent.length === 0) port1.close();
+    };
+    for (const Kind of kinds) {
+      // 64 KiB buffer, a view from byte 16 of 256 bytes: the clone carries the whole buffer.
+      const buffer = new ArrayBuffer(1 << 16);
+      const bytes = new Uint8Array(buffer);
+      bytes[0] = 1; bytes[16] = 2; bytes[bytes.length - 1] = 3;
+      const view = Kind === DataView ? new DataView(buffer, 16, 256)
+        : new Kind(buffer, 16, 256 / Kind.BYTES_PER_ELEMENT);
+      sent.push(view);
+      port1.postMessage(view);
+      bytes[16] = 99; // changed after posting: the receiver still sees the posted bytes
+    }
+    "#,
+    &[
+      "Uint8Array true 1 2 3",
+      "Uint8ClampedArray true 1 2 3",
+      "Int8Array true 1 2 3",
+      "Uint16Array true 1 2 3",
+      "Int16Array true 1 2 3",
+      "Uint32Array true 1 2 3",
+      "Int32Array true 1 2 3",
+      "Float32Array true 1 2 3",
+      "Float64Array true 1 2 3",
+      "BigInt64Array true 1 2 3",
+      "BigUint64Array true 1 2 3",
+      "DataView true 1 2 3",
+      "Float16Array true 1 2 3",
+    ],
+  );
+}
+
+#[test]
+fn buffers_that_cannot_be_copied_plainly_still_follow_structured_clone() {
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = ({ data }) => console.log("received", data.byteLength);
+    // A detached buffer (transferred away) cannot be cloned, however large it was.
+    const big = new ArrayBuffer(1 << 20);
+    const view = new Uint8Array(big);
+    structuredClone(big, { transfer: [big] });
+    try { port1.postMessage(big); } catch (e) { console.log(e.name); }
+    try { port1.postMessage(view); } catch (e) { console.log(e.name); }
+    // Shared memory is refused (the runtime is not cross-origin isolated).
+    try { port1.postMessage(new Uint8Array(new SharedArrayBuffer(1 << 16))); } catch (e) { console.log(e.name); }
+    // A large view on a resizable buffer keeps the buffer resizable.
+    const resizable = new ArrayBuffer(1 << 16, { maxByteLength: 1 << 17 });
+    const copy = structuredClone(new Uint8Array(resizable));
+    console.log(copy.buffer.resizable, copy.buffer.maxByteLength);
+    // The port keeps working after the failures.
+    port1.postMessage(new ArrayBuffer(1 << 20));
+    setTimeout(() => port1.close(), 0);
+    "#,
+    &[
+      "DataCloneError",
+      "DataCloneError",
+      "DataCloneError",
+      "true 131072",
+      "received 1048576",
+    ],
+  );
+}

@@ -28,8 +28,10 @@ fn install_into_a_hand_made_context_and_drive_delivery() {
       r#"
       const { port1, port2 } = new MessageChannel();
       console.log(self === globalThis, globalThis instanceof EventTarget, typeof MessageChannel);
-      port2.onmessage = (e) => console.log("got", e.data);
+      port2.onmessage = (e) => console.log("got", e.data.byteLength ?? e.data);
       port1.postMessage("one");
+      // Large buffers take the serializer here (the isolate's allocator is the embedder's).
+      port1.postMessage(new Uint8Array(1 << 20));
       setTimeout(() => port1.postMessage("two"), 5);
       "#,
     )
@@ -59,6 +61,7 @@ fn install_into_a_hand_made_context_and_drive_delivery() {
     [
       "Stdout: true true function\n",
       "Stdout: got one\n",
+      "Stdout: got 1048576\n",
       "Stdout: got two\n"
     ]
   );

@@ -78,3 +78,41 @@ fn a_million_messages_leave_no_queue_behind() {
   assert_eq!(runtime.queued_messages(), 0);
   assert_eq!(runtime.live_ports(), 2);
 }
+
+#[test]
+fn posted_buffers_count_as_v8_external_memory_and_are_freed() {
+  // The one-copy path hands V8 memory from the isolate's own allocator: V8 must see it (so
+  // its GC keeps up with large messages) and free it once the receiver drops it.
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  let external = |runtime: &mut v8_message_channel::Runtime| {
+    runtime.isolate().get_heap_statistics().external_memory()
+  };
+  runtime.collect_garbage();
+  let before = external(&mut runtime);
+  runtime
+    .execute_script(
+      "keep.js",
+      r#"
+      globalThis.kept = [];
+      const { port1, port2 } = new MessageChannel();
+      port2.onmessage = (e) => { kept.push(e.data); if (kept.length === 32) port1.close(); };
+      const payload = new Uint8Array(1 << 20);
+      for (let i = 0; i < 32; i++) port1.postMessage(payload);
+      "#,
+    )
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  let holding = external(&mut runtime);
+  assert!(
+    holding >= before + (32 << 20),
+    "32 MiB of received buffers not accounted: {before} -> {holding}"
+  );
+  runtime.execute_script("drop.js", "kept = null;").unwrap();
+  runtime.collect_garbage();
+  let after = external(&mut runtime);
+  assert!(
+    after < before + (4 << 20),
+    "received buffers not freed: {before} -> {holding} -> {after}"
+  );
+  assert_eq!(captured.borrow().1, "");
+}
