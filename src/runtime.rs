@@ -29,6 +29,9 @@ pub fn init_v8() {
   });
 }
 
+/// Event-loop turns run back to back before [`Runtime::run_event_loop`] yields to tokio.
+const TURNS_PER_YIELD: u32 = 32;
+
 /// How to build a [`Runtime`].
 #[derive(Clone, Default)]
 pub struct RuntimeOptions {
@@ -183,6 +186,7 @@ impl Runtime {
         microtask_checkpoint(scope, &state);
       }
     });
+    let mut turns_since_yield = 0;
     loop {
       let poll = self.with_context(run_tasks);
       // V8 posts some work to the platform, notably the GC's second-pass weak callbacks that
@@ -192,7 +196,15 @@ impl Runtime {
       }
       self.check_pending_modules()?;
       match poll {
-        Poll::Ready => tokio::task::yield_now().await,
+        Poll::Ready => {
+          // Yielding lets tokio poll its drivers (clock reads, timer wheel): every few turns
+          // is enough for fairness, and a ping-pong runs one turn per message.
+          turns_since_yield += 1;
+          if turns_since_yield == TURNS_PER_YIELD {
+            turns_since_yield = 0;
+            tokio::task::yield_now().await;
+          }
+        }
         Poll::WaitUntil(deadline) => tokio::time::sleep_until(deadline.into()).await,
         Poll::Done => break,
       }

@@ -233,3 +233,29 @@ fn console_formats_values_readably() {
   let outcome = run("console.error('to', 'stderr'); console.warn({ w: 1 });");
   assert_eq!(outcome.stderr, "to stderr\n{ w: 1 }\n");
 }
+
+#[test]
+fn events_survive_a_polluted_object_prototype() {
+  // isTrusted is defined with a descriptor object; one inheriting `value` or `set` from
+  // Object.prototype would be invalid or give the accessor a setter.
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = (e) => {
+      const d = Object.getOwnPropertyDescriptor(e, "isTrusted");
+      console.log("message", e.data, e.isTrusted, d.set, d.configurable, d.enumerable);
+      port1.close();
+    };
+    Object.prototype.value = 1;
+    Object.prototype.set = function () {};
+    const own = new Event("x");
+    const d = Object.getOwnPropertyDescriptor(own, "isTrusted");
+    console.log("event", own.isTrusted, d.set, d.configurable, d.enumerable);
+    port1.postMessage("hi");
+    "#,
+    &[
+      "event false undefined false true",
+      "message hi true undefined false true",
+    ],
+  );
+}
