@@ -19,6 +19,11 @@ fn main() {
   let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
   println!("cargo:rerun-if-changed={}", dir.display());
   println!("cargo:rerun-if-changed=src/native_names.rs");
+  // The CLI links as a position-dependent executable on Linux: the dynamic loader then has no
+  // 50k relative relocations to apply to the V8 data at each start (startup 0.91 of the time).
+  if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+    println!("cargo:rustc-link-arg-bins=-no-pie");
+  }
   let mut files: Vec<_> = fs::read_dir(&dir)
     .expect("js/ exists")
     .map(|entry| entry.expect("readable js/ entry").path())
@@ -145,7 +150,15 @@ fn create_snapshot(sources: &[(String, String)]) -> Vec<u8> {
         None,
       );
       let mut source = v8::script_compiler::Source::new(code, Some(&origin));
-      let module = v8::script_compiler::compile_module(scope, &mut source)
+      let module = // Eager: every function gets its bytecode now and the snapshot keeps it, so a
+      // runtime compiles nothing lazily at start-up; nothing runs, so no type feedback from
+      // the stand-in natives ends up in the snapshot.
+      v8::script_compiler::compile_module2(
+        scope,
+        &mut source,
+        v8::script_compiler::CompileOptions::EagerCompile,
+        v8::script_compiler::NoCacheReason::NoReason,
+      )
         .unwrap_or_else(|| panic!("{specifier} does not compile: {}", exception_text(scope)));
       let module = v8::Global::new(scope, module);
       MODULES.with(|m| m.borrow_mut().insert(specifier.clone(), module));

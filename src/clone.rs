@@ -166,10 +166,7 @@ pub(crate) struct Bytes {
 /// The one-copy clone of a plain ArrayBuffer or a typed array on one, or `None` for anything
 /// the serializer should handle: other values, small or detached buffers, shared or resizable
 /// ones, DataViews. Like structured clone, a view's whole buffer is copied.
-fn bytes_of(
-  scope: &mut v8::PinScope<'_, '_>,
-  value: v8::Local<'_, v8::Value>,
-) -> Option<Bytes> {
+fn bytes_of(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) -> Option<Bytes> {
   let (buffer, view) = if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(value) {
     (buffer, None)
   } else if let Ok(typed) = v8::Local::<v8::TypedArray>::try_from(value) {

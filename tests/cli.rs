@@ -149,7 +149,11 @@ fn bad_options_and_missing_files_exit_2_with_one_line() {
       "contradict each other",
     ),
     (
-      &["run", p, "--v8-flags=--max-old-space-size=64 --no-such-v8-flag"],
+      &[
+        "run",
+        p,
+        "--v8-flags=--max-old-space-size=64 --no-such-v8-flag",
+      ],
       "unknown V8 flag \"--no-such-v8-flag\"",
     ),
   ];
@@ -167,7 +171,12 @@ fn bad_options_and_missing_files_exit_2_with_one_line() {
   assert_eq!(v8mc(&["run"]).status.code(), Some(2));
   assert_eq!(v8mc(&["frobnicate"]).status.code(), Some(2));
   // Known V8 flags are passed on.
-  let out = v8mc(&["run", p, "--v8-flags", "--max-old-space-size=64 --stack-size=900"]);
+  let out = v8mc(&[
+    "run",
+    p,
+    "--v8-flags",
+    "--max-old-space-size=64 --stack-size=900",
+  ]);
   assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
   assert_eq!(text(&out.stdout), "never printed\n");
 }
