@@ -20,6 +20,12 @@ export const BUBBLING_PHASE = 3;
 export let eventInternals;
 
 /**
+ * Makes a copy of a never-dispatched trusted event (see createMessageEvent) the event `type`
+ * of the current task.
+ */
+export let initTrustedCopy;
+
+/**
  * Passed as the init dictionary by platform code that creates trusted events on the hot path
  * (a message per task): it skips the WebIDL conversions, which user input needs and ours does not.
  */
@@ -202,6 +208,10 @@ export class Event {
   }
 
   static {
+    initTrustedCopy = (event, type) => {
+      event.#type = type;
+      event.#timeStamp = taskClock[0];
+    };
     eventInternals = {
       isEvent: (e) => e !== null && typeof e === "object" && #type in e,
       isTrusted: (e) => {

@@ -29,6 +29,7 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
     ("portStart", port_start.map_fn_to()),
     ("portClose", port_close.map_fn_to()),
     ("setHooks", set_hooks.map_fn_to()),
+    ("copyObject", copy_object.map_fn_to()),
   ]
 }
 
@@ -298,6 +299,25 @@ fn port_close<'s>(
     let id = port_id(scope, args.get(0));
     messaging::port_close(scope, state, id);
   });
+}
+
+/// `copyObject(object)`: a shallow copy that keeps `object`'s shape, so own accessors and
+/// private fields come along (see `crate::object_copy`). Only the internal modules call it, with
+/// an event they made; anything but a plain JS object is refused.
+fn copy_object<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(
+    scope,
+    &args,
+    "copyObject",
+    |scope, _state| match crate::object_copy::shallow_copy(scope, args.get(0)) {
+      Some(copy) => rv.set(copy.into()),
+      None => throw_type_error(scope, "copyObject: not a copyable object"),
+    },
+  );
 }
 
 fn set_hooks<'s>(

@@ -25,6 +25,7 @@ mod js_sources;
 mod messaging;
 mod modules;
 mod native_names;
+mod object_copy;
 mod runtime;
 mod state;
 pub mod wpt;

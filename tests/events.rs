@@ -259,3 +259,40 @@ fn events_survive_a_polluted_object_prototype() {
     ],
   );
 }
+
+#[test]
+fn each_message_event_is_a_fresh_trusted_event() {
+  // Delivered events are copies of one never-dispatched event: nothing a listener does to one
+  // may show on the next, and each has the event's own isTrusted accessor.
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    const events = [];
+    port2.addEventListener("message", (e) => {
+      events.push(e);
+      const d = Object.getOwnPropertyDescriptor(e, "isTrusted");
+      console.log(e.data, e.type, e.isTrusted, "mark" in e, e.cancelBubble, e.eventPhase,
+        e.currentTarget === port2, typeof d.get, d.configurable, d.enumerable);
+      e.mark = true;
+      e.stopImmediatePropagation();
+      if (events.length === 3) {
+        port1.close();
+        const getter = (x) => Object.getOwnPropertyDescriptor(x, "isTrusted").get;
+        console.log(events[0] !== events[1], getter(events[0]) === getter(new Event("x")),
+          events[0].data, events[0].eventPhase, events[0].currentTarget, events[0].timeStamp <= events[2].timeStamp);
+      }
+    });
+    port2.addEventListener("message", () => console.log("never: propagation was stopped"));
+    port2.start();
+    port1.postMessage(1);
+    port1.postMessage("two");
+    port1.postMessage([3]);
+    "#,
+    &[
+      "1 message true false false 2 true function false true",
+      "two message true false false 2 true function false true",
+      "[ 3 ] message true false false 2 true function false true",
+      "true true 1 0 null true",
+    ],
+  );
+}
