@@ -234,6 +234,11 @@ fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) 
   }
 }
 
+/// Whether the scope's context has tasks queued (timers not counted).
+pub(crate) fn has_queued_tasks(scope: &v8::PinScope<'_, '_>) -> bool {
+  ContextState::get(scope).is_some_and(|state| !state.tasks.borrow().is_empty())
+}
+
 /// Whether the scope's context has queued tasks or pending timers.
 pub fn has_pending_work(scope: &v8::PinScope<'_, '_>) -> bool {
   ContextState::get(scope)

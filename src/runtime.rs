@@ -6,7 +6,9 @@ use crate::array_buffers;
 use crate::bindings::external_references;
 use crate::compat::Compat;
 use crate::error::{Error, JsError};
-use crate::event_loop::{Poll, microtask_checkpoint, run_tasks, take_uncaught_errors};
+use crate::event_loop::{
+  Poll, has_pending_work, has_queued_tasks, microtask_checkpoint, run_tasks, take_uncaught_errors,
+};
 use crate::install::{attach_to_snapshot_context, install_with_output};
 use crate::modules;
 use crate::state::{ContextState, Output, process_output};
@@ -29,7 +31,8 @@ pub fn init_v8() {
   });
 }
 
-/// Event-loop turns run back to back before [`Runtime::run_event_loop`] yields to tokio.
+/// Busy event-loop turns run back to back before [`Runtime::run_event_loop`] runs V8's
+/// platform tasks and yields to tokio.
 const TURNS_PER_YIELD: u32 = 32;
 
 /// How to build a [`Runtime`].
@@ -186,26 +189,40 @@ impl Runtime {
         microtask_checkpoint(scope, &state);
       }
     });
-    let mut turns_since_yield = 0;
+    let mut busy_turns = 0;
     loop {
-      let poll = self.with_context(run_tasks);
-      // V8 posts some work to the platform, notably the GC's second-pass weak callbacks that
-      // free dropped ports; run it between turns.
-      if let Some(platform) = PLATFORM.get() {
-        while v8::Platform::pump_message_loop(platform, &self.isolate, false) {}
+      let mut poll = self.with_context(run_tasks);
+      busy_turns += 1;
+      // V8 posts work to the platform (GC finalization, the weak callbacks that free dropped
+      // ports, FinalizationRegistry cleanups) and tokio has drivers to poll: both are served
+      // every few busy turns and whenever the loop is about to wait or end. A ping-pong runs
+      // one turn per message, and each service costs a lock and a clock read.
+      if poll != Poll::Ready || busy_turns == TURNS_PER_YIELD {
+        if let Some(platform) = PLATFORM.get() {
+          while v8::Platform::pump_message_loop(platform, &self.isolate, false) {}
+        }
+        // A platform task may have run JS (a FinalizationRegistry callback) that queued work.
+        let queued = match poll {
+          Poll::Ready => false,
+          Poll::WaitUntil(_) => self.with_context(|scope| has_queued_tasks(scope)),
+          Poll::Done => self.with_context(|scope| has_pending_work(scope)),
+        };
+        if queued {
+          poll = Poll::Ready;
+        }
       }
       self.check_pending_modules()?;
       match poll {
         Poll::Ready => {
-          // Yielding lets tokio poll its drivers (clock reads, timer wheel): every few turns
-          // is enough for fairness, and a ping-pong runs one turn per message.
-          turns_since_yield += 1;
-          if turns_since_yield == TURNS_PER_YIELD {
-            turns_since_yield = 0;
+          if busy_turns >= TURNS_PER_YIELD {
+            busy_turns = 0;
             tokio::task::yield_now().await;
           }
         }
-        Poll::WaitUntil(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        Poll::WaitUntil(deadline) => {
+          busy_turns = 0;
+          tokio::time::sleep_until(deadline.into()).await;
+        }
         Poll::Done => break,
       }
     }

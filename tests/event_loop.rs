@@ -172,3 +172,28 @@ fn eval_converts_values_with_serde() {
     .unwrap();
   assert_eq!(value, ["function", "object"]);
 }
+
+#[test]
+fn finalization_callbacks_run_and_their_messages_are_delivered() {
+  // V8 runs FinalizationRegistry callbacks as platform tasks; the loop serves them before it
+  // decides that nothing is left, and runs what they queue.
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "finalize.js",
+      r#"
+      const { port1, port2 } = new MessageChannel();
+      port2.onmessage = (e) => { console.log("delivered", e.data); port1.close(); };
+      globalThis.registry = new FinalizationRegistry((held) => {
+        console.log("finalized", held);
+        port1.postMessage(held);
+      });
+      (() => registry.register({}, "token"))();
+      "#,
+    )
+    .unwrap();
+  runtime.collect_garbage();
+  block_on(runtime.run_event_loop()).unwrap();
+  let (stdout, stderr) = captured.borrow().clone();
+  assert_eq!(stdout, "finalized token\ndelivered token\n", "stderr: {stderr}");
+}
