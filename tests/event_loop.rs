@@ -195,5 +195,8 @@ fn finalization_callbacks_run_and_their_messages_are_delivered() {
   runtime.collect_garbage();
   block_on(runtime.run_event_loop()).unwrap();
   let (stdout, stderr) = captured.borrow().clone();
-  assert_eq!(stdout, "finalized token\ndelivered token\n", "stderr: {stderr}");
+  assert_eq!(
+    stdout, "finalized token\ndelivered token\n",
+    "stderr: {stderr}"
+  );
 }
