@@ -116,3 +116,45 @@ fn posted_buffers_count_as_v8_external_memory_and_are_freed() {
   );
   assert_eq!(captured.borrow().1, "");
 }
+
+#[test]
+fn reused_buffer_memory_reads_as_zeros() {
+  // Large blocks V8 frees are pooled and reused: a new ArrayBuffer must still read as zeros,
+  // and copies of posted buffers must hold exactly the posted bytes.
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "dirty.js",
+      r#"
+      for (let i = 0; i < 8; i++) new Uint8Array(1 << 20).fill(0xab);
+      for (let i = 0; i < 8; i++) structuredClone(new Uint8Array(1 << 20).fill(0xcd));
+      "#,
+    )
+    .unwrap();
+  runtime.collect_garbage();
+  runtime
+    .execute_script(
+      "check.js",
+      r#"
+      let nonzero = 0;
+      for (let i = 0; i < 8; i++) {
+        const fresh = new Uint8Array(1 << 20);
+        for (let j = 0; j < fresh.length; j += 61) if (fresh[j] !== 0) nonzero++;
+        if (fresh[fresh.length - 1] !== 0) nonzero++;
+      }
+      const { port1, port2 } = new MessageChannel();
+      const payload = new Uint8Array(1 << 20).map((_, i) => i % 251);
+      port2.onmessage = ({ data }) => {
+        let wrong = 0;
+        for (let j = 0; j < data.length; j++) if (data[j] !== j % 251) wrong++;
+        console.log("nonzero", nonzero, "wrong", wrong);
+        port1.close();
+      };
+      port1.postMessage(payload);
+      "#,
+    )
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(captured.borrow().0, "nonzero 0 wrong 0\n");
+  assert_eq!(captured.borrow().1, "");
+}
