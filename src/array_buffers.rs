@@ -170,7 +170,8 @@ pub(crate) fn filled_store(
       // store's memory is V8's, so they do not overlap; nothing else uses either yet.
       unsafe { std::ptr::copy_nonoverlapping(block.as_ptr(), data.as_ptr().cast(), length) };
     }
-    // SAFETY: `block` came from malloc above and nobody else holds it.
+    // SAFETY: `block` came from malloc (above, or earlier for a pooled one) and nobody else
+    // holds it.
     unsafe { libc::free(block.as_ptr().cast()) };
   }
   Some(store)
@@ -184,43 +185,23 @@ pub(crate) fn filled_store(
 /// `source` must be readable and `destination` writable for `length` bytes, and the two ranges
 /// must not overlap.
 pub(crate) unsafe fn copy_bytes(source: *const u8, destination: *mut u8, length: usize) {
+  // SAFETY (both closures): `offset + count` and `offset + 64` stay within `length`, which the
+  // caller vouches for on both sides.
+  let plain = |offset: usize, count: usize| unsafe {
+    std::ptr::copy_nonoverlapping(source.add(offset), destination.add(offset), count)
+  };
   #[cfg(target_arch = "x86_64")]
   if length >= LARGE {
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128};
+    let chunk = |offset: usize| unsafe {
+      let from = source.add(offset).cast::<__m128i>();
+      [0, 1, 2, 3].map(|i| _mm_loadu_si128(from.add(i)))
+    };
     // SAFETY: forwarded from the caller.
-    unsafe { copy_streaming(source, destination, length) };
+    unsafe { write_streaming(destination, length, plain, chunk) };
     return;
   }
-  // SAFETY: forwarded from the caller.
-  unsafe { std::ptr::copy_nonoverlapping(source, destination, length) };
-}
-
-#[cfg(target_arch = "x86_64")]
-unsafe fn copy_streaming(source: *const u8, destination: *mut u8, length: usize) {
-  use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_sfence, _mm_stream_si128};
-  // Streaming stores need 16-byte aligned destinations: copy the head plainly.
-  let head = destination.align_offset(16).min(length);
-  // SAFETY (whole function): every access stays within `length` bytes of either pointer, as
-  // the caller guarantees to be valid; SSE2 is part of the x86_64 baseline.
-  unsafe {
-    std::ptr::copy_nonoverlapping(source, destination, head);
-    let mut offset = head;
-    while offset + 64 <= length {
-      let from = source.add(offset).cast::<__m128i>();
-      let to = destination.add(offset).cast::<__m128i>();
-      let a = _mm_loadu_si128(from);
-      let b = _mm_loadu_si128(from.add(1));
-      let c = _mm_loadu_si128(from.add(2));
-      let d = _mm_loadu_si128(from.add(3));
-      _mm_stream_si128(to, a);
-      _mm_stream_si128(to.add(1), b);
-      _mm_stream_si128(to.add(2), c);
-      _mm_stream_si128(to.add(3), d);
-      offset += 64;
-    }
-    // Streaming stores are weakly ordered: fence before anyone else may read the buffer.
-    _mm_sfence();
-    std::ptr::copy_nonoverlapping(source.add(offset), destination.add(offset), length - offset);
-  }
+  plain(0, length);
 }
 
 /// Zeroes `length` bytes at `destination`, with streaming stores when large (the destination is
@@ -229,29 +210,51 @@ unsafe fn copy_streaming(source: *const u8, destination: *mut u8, length: usize)
 /// # Safety
 /// `destination` must be writable for `length` bytes.
 unsafe fn zero_bytes(destination: *mut u8, length: usize) {
+  // SAFETY: `offset + count` stays within `length`, which the caller vouches for.
+  let plain = |offset: usize, count: usize| unsafe {
+    std::ptr::write_bytes(destination.add(offset), 0, count)
+  };
   #[cfg(target_arch = "x86_64")]
   if length >= LARGE {
-    use std::arch::x86_64::{__m128i, _mm_setzero_si128, _mm_sfence, _mm_stream_si128};
-    let head = destination.align_offset(16).min(length);
-    // SAFETY: every write stays within the `length` bytes the caller vouches for; SSE2 is part
-    // of the x86_64 baseline.
-    unsafe {
-      std::ptr::write_bytes(destination, 0, head);
-      let zero = _mm_setzero_si128();
-      let mut offset = head;
-      while offset + 64 <= length {
-        let to = destination.add(offset).cast::<__m128i>();
-        _mm_stream_si128(to, zero);
-        _mm_stream_si128(to.add(1), zero);
-        _mm_stream_si128(to.add(2), zero);
-        _mm_stream_si128(to.add(3), zero);
-        offset += 64;
-      }
-      _mm_sfence();
-      std::ptr::write_bytes(destination.add(offset), 0, length - offset);
-    }
+    use std::arch::x86_64::_mm_setzero_si128;
+    // SAFETY: SSE2 is part of the x86_64 baseline.
+    let zero = unsafe { _mm_setzero_si128() };
+    // SAFETY: forwarded from the caller.
+    unsafe { write_streaming(destination, length, plain, |_| [zero; 4]) };
     return;
   }
-  // SAFETY: forwarded from the caller.
-  unsafe { std::ptr::write_bytes(destination, 0, length) };
+  plain(0, length);
+}
+
+/// Writes `length` bytes at `destination` with streaming stores, 64 bytes (`chunk(offset)`) at a
+/// time; `plain(offset, count)` writes the unaligned head and the tail the ordinary way.
+///
+/// # Safety
+/// `destination` must be writable for `length` bytes, and the closures must be sound for every
+/// offset and count within it.
+#[cfg(target_arch = "x86_64")]
+unsafe fn write_streaming(
+  destination: *mut u8,
+  length: usize,
+  plain: impl Fn(usize, usize),
+  chunk: impl Fn(usize) -> [std::arch::x86_64::__m128i; 4],
+) {
+  use std::arch::x86_64::{__m128i, _mm_sfence, _mm_stream_si128};
+  // Streaming stores need 16-byte aligned destinations.
+  let head = destination.align_offset(16).min(length);
+  plain(0, head);
+  let mut offset = head;
+  while offset + 64 <= length {
+    let to = destination.wrapping_add(offset).cast::<__m128i>();
+    for (i, value) in chunk(offset).into_iter().enumerate() {
+      // SAFETY: `to + i` is 16-byte aligned and within the `length` bytes the caller vouches
+      // for; SSE2 is part of the x86_64 baseline.
+      unsafe { _mm_stream_si128(to.add(i), value) };
+    }
+    offset += 64;
+  }
+  // Streaming stores are weakly ordered: fence before anyone else may read the buffer.
+  // SAFETY: SSE2 is part of the x86_64 baseline.
+  unsafe { _mm_sfence() };
+  plain(offset, length - offset);
 }
