@@ -488,12 +488,7 @@ pub(crate) fn structured_clone<'s>(
   {
     return Some(value);
   }
-  if transfer.is_empty()
-    && let Some(bytes) = bytes_of(scope, value)
-  {
-    return bytes_value(scope, bytes);
-  }
   let hooks = state.hooks()?;
-  let serialized = serialize(scope, &hooks, value, transfer)?;
-  deserialize(scope, serialized)
+  let message = message_of(scope, &hooks, value, transfer)?;
+  value_of(scope, message)
 }
