@@ -57,6 +57,27 @@ fn global_function<'s>(
   v8::Local::<v8::Function>::try_from(value).unwrap()
 }
 
+/// Times calls of the global function `name`; with `deliver`, each call is followed by the
+/// event-loop turn that delivers what it posted.
+fn bench_call(
+  bencher: divan::Bencher,
+  scope: &mut v8::PinScope<'_, '_>,
+  name: &str,
+  deliver: bool,
+) {
+  let function = global_function(scope, name);
+  let recv = v8::undefined(scope).into();
+  bencher.bench_local(|| {
+    {
+      v8::scope!(let scope, scope);
+      function.call(scope, recv, &[]).unwrap();
+    }
+    if deliver {
+      assert_eq!(run_tasks(scope), Poll::Done);
+    }
+  });
+}
+
 const SMALL: &str = "globalThis.msg = { i: 1, s: 'hello', a: [1, 2, 3] };";
 
 /// structuredClone of the `throughput` message: one ValueSerializer/Deserializer round trip.
@@ -64,14 +85,7 @@ const SMALL: &str = "globalThis.msg = { i: 1, s: 'hello', a: [1, 2, 3] };";
 fn structured_clone_small(bencher: divan::Bencher) {
   with_context(
     &format!("{SMALL} globalThis.f = () => structuredClone(msg);"),
-    |scope| {
-      let f = global_function(scope, "f");
-      let recv = v8::undefined(scope).into();
-      bencher.bench_local(|| {
-        v8::scope!(let scope, scope);
-        f.call(scope, recv, &[]).unwrap();
-      });
-    },
+    |scope| bench_call(bencher, scope, "f", false),
   );
 }
 
@@ -81,14 +95,7 @@ fn structured_clone_small(bencher: divan::Bencher) {
 fn structured_clone_1mib(bencher: divan::Bencher) {
   with_runtime(
     "globalThis.big = new Uint8Array(1 << 20); globalThis.f = () => structuredClone(big);",
-    |scope| {
-      let f = global_function(scope, "f");
-      let recv = v8::undefined(scope).into();
-      bencher.bench_local(|| {
-        v8::scope!(let scope, scope);
-        f.call(scope, recv, &[]).unwrap();
-      });
-    },
+    |scope| bench_call(bencher, scope, "f", false),
   );
 }
 
@@ -101,17 +108,7 @@ fn post_and_dispatch_one(bencher: divan::Bencher) {
      port2.onmessage = (e) => {{ n += e.data.i; }};
      globalThis.post = () => port1.postMessage(msg);"
   );
-  with_context(&setup, |scope| {
-    let post = global_function(scope, "post");
-    let recv = v8::undefined(scope).into();
-    bencher.bench_local(|| {
-      {
-        v8::scope!(let scope, scope);
-        post.call(scope, recv, &[]).unwrap();
-      }
-      assert_eq!(run_tasks(scope), Poll::Done);
-    });
-  });
+  with_context(&setup, |scope| bench_call(bencher, scope, "post", true));
 }
 
 /// postMessage alone (serialize and queue; delivery not measured).
@@ -121,14 +118,7 @@ fn post_only(bencher: divan::Bencher) {
     "{SMALL} const {{ port1, port2 }} = new MessageChannel();
      globalThis.post = () => port1.postMessage(msg);"
   );
-  with_context(&setup, |scope| {
-    let post = global_function(scope, "post");
-    let recv = v8::undefined(scope).into();
-    bencher.bench_local(|| {
-      v8::scope!(let scope, scope);
-      post.call(scope, recv, &[]).unwrap();
-    });
-  });
+  with_context(&setup, |scope| bench_call(bencher, scope, "post", false));
 }
 
 /// One 1 MiB postMessage and its delivery in a Runtime (the one-copy path of `bytes`).
@@ -137,15 +127,5 @@ fn post_and_dispatch_1mib(bencher: divan::Bencher) {
   let setup = "const big = new Uint8Array(1 << 20); const { port1, port2 } = new MessageChannel();
      let n = 0; port2.onmessage = (e) => { n += e.data[0]; };
      globalThis.post = () => port1.postMessage(big);";
-  with_runtime(setup, |scope| {
-    let post = global_function(scope, "post");
-    let recv = v8::undefined(scope).into();
-    bencher.bench_local(|| {
-      {
-        v8::scope!(let scope, scope);
-        post.call(scope, recv, &[]).unwrap();
-      }
-      assert_eq!(run_tasks(scope), Poll::Done);
-    });
-  });
+  with_runtime(setup, |scope| bench_call(bencher, scope, "post", true));
 }
