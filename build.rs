@@ -72,7 +72,7 @@ fn stand_in<const N: usize>(
 
 fn stand_ins() -> Vec<v8::FunctionCallback> {
   use v8::MapFnTo;
-  let all: [v8::FunctionCallback; 14] = [
+  let all: [v8::FunctionCallback; NATIVE_NAMES.len()] = [
     stand_in::<0>.map_fn_to(),
     stand_in::<1>.map_fn_to(),
     stand_in::<2>.map_fn_to(),
@@ -87,6 +87,8 @@ fn stand_ins() -> Vec<v8::FunctionCallback> {
     stand_in::<11>.map_fn_to(),
     stand_in::<12>.map_fn_to(),
     stand_in::<13>.map_fn_to(),
+    stand_in::<14>.map_fn_to(),
+    stand_in::<15>.map_fn_to(),
   ];
   assert_eq!(all.len(), NATIVE_NAMES.len(), "one stand-in per native");
   all.to_vec()

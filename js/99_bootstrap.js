@@ -28,9 +28,10 @@ import {
   deliverClose,
   deliverMessage,
   deliverMessageError,
+  deliverTapeMessage,
   MessageChannel,
   MessagePort,
-} from "v8mc:11_message_port.js";
+} from "v8mc:12_message_port.js";
 
 // WebIDL globals are writable, configurable and not enumerable.
 function defineGlobal(name, value) {
@@ -122,10 +123,13 @@ core.setHooks({
     MessageChannel.prototype,
   ],
   messagePortPrototype: MessagePort.prototype,
+  objectPrototype: Object.prototype,
+  arrayPrototype: Array.prototype,
   taskClock,
   deliverClose,
   deliverMessage,
   deliverMessageError,
+  deliverTapeMessage,
   newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
   reportException,
   runTimer,

@@ -30,6 +30,8 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
     ("portClose", port_close.map_fn_to()),
     ("setHooks", set_hooks.map_fn_to()),
     ("copyObject", copy_object.map_fn_to()),
+    ("cloneKind", clone_kind.map_fn_to()),
+    ("portPostTape", port_post_tape.map_fn_to()),
   ]
 }
 
@@ -279,6 +281,37 @@ fn port_post<'s>(
   });
 }
 
+/// `portPostTape(id, side)`: true when the message the caller put on the peer's tape was queued.
+fn port_post_tape<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "portPostTape", |scope, state| {
+    let id = port_id(scope, args.get(0));
+    let side = Some(args.get(1)).filter(|side| !side.is_undefined());
+    // On failure the DataCloneError is already pending.
+    if let Some(queued) = messaging::port_post_tape(scope, state, id, side) {
+      rv.set_bool(queued);
+    }
+  });
+}
+
+/// `cloneKind(value)`: what the message tape may copy itself (see `crate::clone_kind`).
+fn clone_kind<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "cloneKind", |scope, state| {
+    let kind = match state.hooks() {
+      Some(hooks) => crate::clone_kind::kind_of(scope, &hooks, args.get(0)),
+      None => crate::clone_kind::OTHER,
+    };
+    rv.set_int32(kind);
+  });
+}
+
 fn port_start<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
@@ -342,60 +375,61 @@ pub(crate) fn read_hooks(
   scope: &mut v8::PinScope<'_, '_>,
   hooks: v8::Local<'_, v8::Object>,
 ) -> Option<Hooks> {
-  let get = |name: &str| -> Option<v8::Local<v8::Value>> {
+  fn get<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    hooks: v8::Local<'_, v8::Object>,
+    name: &str,
+  ) -> Option<v8::Local<'s, v8::Value>> {
     let key = v8::String::new(scope, name)?;
     hooks.get(scope, key.into())
+  }
+  let mut function = |name: &str| {
+    let function = v8::Local::<v8::Function>::try_from(get(scope, hooks, name)?).ok()?;
+    Some(v8::Global::new(scope, function))
   };
-  let names = [
-    "deliverMessage",
-    "deliverMessageError",
-    "deliverClose",
-    "newDataCloneError",
-    "reportException",
-    "runTimer",
-    "unhandledRejection",
-    "applyCompat",
-    "messagePortPrototype",
-    "platformPrototypes",
-    "core",
-    "taskClock",
-  ];
-  let values: Vec<_> = names.iter().map(|name| get(name)).collect();
-  let function = |scope: &mut v8::PinScope<'_, '_>, i: usize| {
-    values[i]
-      .and_then(|v| v8::Local::<v8::Function>::try_from(v).ok())
-      .map(|f| v8::Global::new(scope, f))
+  let deliver_message = function("deliverMessage")?;
+  let deliver_tape_message = function("deliverTapeMessage")?;
+  let deliver_message_error = function("deliverMessageError")?;
+  let deliver_close = function("deliverClose")?;
+  let new_data_clone_error = function("newDataCloneError")?;
+  let report_exception = function("reportException")?;
+  let run_timer = function("runTimer")?;
+  let unhandled_rejection = function("unhandledRejection")?;
+  let apply_compat = function("applyCompat")?;
+  let mut object = |name: &str| {
+    let object = v8::Local::<v8::Object>::try_from(get(scope, hooks, name)?).ok()?;
+    Some(v8::Global::new(scope, object))
   };
-  let mut functions = (0..8)
-    .map(|i| function(scope, i))
-    .collect::<Option<Vec<_>>>()?
-    .into_iter();
-  let object = |i: usize| values[i].and_then(|v| v8::Local::<v8::Object>::try_from(v).ok());
-  let port_proto = object(8)?;
-  let core = object(10)?;
-  let task_clock = values[11]
-    .and_then(|v| v8::Local::<v8::Float64Array>::try_from(v).ok())
+  let message_port_prototype = object("messagePortPrototype")?;
+  let object_prototype = object("objectPrototype")?;
+  let array_prototype = object("arrayPrototype")?;
+  let core = object("core")?;
+  let task_clock = v8::Local::<v8::Float64Array>::try_from(get(scope, hooks, "taskClock")?)
+    .ok()
     .filter(|clock| clock.byte_length() >= 8)?
     .buffer(scope)?
     .get_backing_store();
-  let platform_prototypes = to_list(values[9]?, scope)
+  let list = get(scope, hooks, "platformPrototypes")?;
+  let platform_prototypes = to_list(list, scope)
     .into_iter()
     .filter_map(|v| v8::Local::<v8::Object>::try_from(v).ok())
     .map(|o| v8::Global::new(scope, o))
     .collect();
-  let mut next = || functions.next().expect("eight hook functions");
   Some(Hooks {
-    deliver_message: next(),
-    deliver_message_error: next(),
-    deliver_close: next(),
-    new_data_clone_error: next(),
-    report_exception: next(),
-    run_timer: next(),
-    unhandled_rejection: next(),
-    apply_compat: next(),
-    message_port_prototype: v8::Global::new(scope, port_proto),
+    deliver_message,
+    deliver_tape_message,
+    deliver_message_error,
+    deliver_close,
+    new_data_clone_error,
+    report_exception,
+    run_timer,
+    unhandled_rejection,
+    apply_compat,
+    message_port_prototype,
+    object_prototype,
+    array_prototype,
     platform_prototypes,
-    core: v8::Global::new(scope, core),
+    core,
     task_clock,
   })
 }

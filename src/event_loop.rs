@@ -22,6 +22,15 @@ pub(crate) enum Task {
   Timer(u32),
 }
 
+impl crate::run_queue::Repeat for Task {
+  fn same_run(&self, next: &Self) -> bool {
+    matches!(self, Task::Message(_)) && self == next
+  }
+  fn repeat(&self) -> Option<Self> {
+    matches!(self, Task::Message(_)).then_some(*self)
+  }
+}
+
 /// Pending timers by deadline (ties broken by scheduling order).
 #[derive(Default)]
 pub(crate) struct Timers {
@@ -219,6 +228,24 @@ fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) 
       v8::tc_scope!(let scope, scope);
       let object: v8::Local<v8::Value> = target.object.into();
       let message = target.message.expect("message tasks carry a message");
+      if let crate::clone::Message::Tape(side) = message {
+        // JS takes the message off the port's tape; a side list that cannot be rebuilt makes
+        // it a messageerror there.
+        let (side, failed) = match side {
+          None => (v8::undefined(scope).into(), false),
+          Some(side) => match crate::clone::value_of(scope, *side) {
+            Some(side) => (side, false),
+            None => {
+              scope.reset();
+              (v8::undefined(scope).into(), true)
+            }
+          },
+        };
+        let failed = v8::Boolean::new(scope, failed).into();
+        let hook = v8::Local::new(scope, &hooks.deliver_tape_message);
+        call_hook(scope, state, hook, &[object, side, failed]);
+        return;
+      }
       match crate::clone::value_of(scope, message) {
         Some(data) => {
           let hook = v8::Local::new(scope, &hooks.deliver_message);

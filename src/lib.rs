@@ -17,6 +17,7 @@
 mod array_buffers;
 mod bindings;
 mod clone;
+mod clone_kind;
 mod compat;
 mod error;
 mod event_loop;
@@ -26,6 +27,7 @@ mod messaging;
 mod modules;
 mod native_names;
 mod object_copy;
+mod run_queue;
 mod runtime;
 mod state;
 pub mod wpt;

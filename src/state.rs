@@ -5,8 +5,8 @@
 use crate::error::JsError;
 use crate::event_loop::{Task, Timers};
 use crate::messaging::Ports;
+use crate::run_queue::RunQueue;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -37,6 +37,8 @@ pub fn process_output() -> Output {
 /// The JS functions Rust calls into, registered by `js/99_bootstrap.js` through `setHooks`.
 pub(crate) struct Hooks {
   pub deliver_message: v8::Global<v8::Function>,
+  /// Delivers the next message of a port's tape (`js/11_message_tape.js`).
+  pub deliver_tape_message: v8::Global<v8::Function>,
   pub deliver_message_error: v8::Global<v8::Function>,
   pub deliver_close: v8::Global<v8::Function>,
   pub new_data_clone_error: v8::Global<v8::Function>,
@@ -50,6 +52,9 @@ pub(crate) struct Hooks {
   /// The 8 bytes behind `taskClock` in `js/03_event.js`: the start time of the current task.
   pub task_clock: v8::SharedRef<v8::BackingStore>,
   pub message_port_prototype: v8::Global<v8::Object>,
+  /// The context's `Object.prototype` and `Array.prototype`, for `crate::clone_kind`.
+  pub object_prototype: v8::Global<v8::Object>,
+  pub array_prototype: v8::Global<v8::Object>,
   /// Prototypes whose instances are platform objects that structured clone must refuse.
   pub platform_prototypes: Vec<v8::Global<v8::Object>>,
 }
@@ -59,7 +64,7 @@ pub(crate) struct ContextState {
   pub output: Output,
   pub hooks: RefCell<Option<Rc<Hooks>>>,
   pub ports: RefCell<Ports>,
-  pub tasks: RefCell<VecDeque<Task>>,
+  pub tasks: RefCell<RunQueue<Task>>,
   pub timers: RefCell<Timers>,
   /// Errors reported as uncaught (printed already), oldest first.
   pub uncaught: RefCell<Vec<JsError>>,
@@ -88,7 +93,7 @@ impl ContextState {
       output,
       hooks: RefCell::new(None),
       ports: RefCell::new(Ports::default()),
-      tasks: RefCell::new(VecDeque::new()),
+      tasks: RefCell::new(RunQueue::default()),
       timers: RefCell::new(Timers::default()),
       uncaught: RefCell::new(Vec::new()),
       pending_rejections: RefCell::new(Vec::new()),

@@ -12,4 +12,5 @@ mod events;
 mod gating;
 mod memory;
 mod messaging;
+mod tape;
 mod wpt;

@@ -8,12 +8,13 @@
 
 mod natives;
 
-pub(crate) use natives::{port_close, port_pair, port_post, port_start};
+pub(crate) use natives::{port_close, port_pair, port_post, port_post_tape, port_start};
 
 use crate::clone::Message;
 use crate::event_loop::Task;
+use crate::run_queue::RunQueue;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
@@ -57,7 +58,7 @@ pub(crate) struct Port {
   strong: Option<v8::Global<v8::Object>>,
   peer: Option<PortId>,
   state: PortState,
-  queue: VecDeque<Message>,
+  queue: RunQueue<Message>,
   queued_tasks: usize,
   close_event_queued: bool,
 }
@@ -104,7 +105,7 @@ impl Ports {
   fn queue_task(
     &mut self,
     isolate: &mut v8::Isolate,
-    tasks: &mut VecDeque<Task>,
+    tasks: &mut RunQueue<Task>,
     id: PortId,
     task: Task,
   ) -> bool {

@@ -2,10 +2,10 @@
 //! Each follows the HTML spec's steps, noted inline where the order matters.
 
 use super::{Port, PortId, PortState};
-use crate::clone;
+use crate::clone::{self, Message};
 use crate::event_loop::Task;
+use crate::run_queue::RunQueue;
 use crate::state::ContextState;
-use std::collections::VecDeque;
 
 fn keep_alive_key<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Private> {
   let name = v8::String::new(scope, "v8mc.entangledListener").expect("short string");
@@ -65,7 +65,7 @@ pub(crate) fn port_pair(
         strong: None,
         peer: Some(peer),
         state: PortState::Pending,
-        queue: VecDeque::new(),
+        queue: RunQueue::default(),
         queued_tasks: 0,
         close_event_queued: false,
       },
@@ -87,6 +87,36 @@ pub(crate) fn port_post<'s>(
   // Serialize before looking for the peer: a closed or disentangled port still throws for an
   // unclonable message, so the behaviour does not depend on whether the peer is reachable.
   let serialized = clone::message_of(scope, &hooks, message, transfer)?;
+  enqueue(scope, state, id, serialized);
+  Some(())
+}
+
+/// `postMessage` of a message that JS copied onto the peer's tape (`js/11_message_tape.js`),
+/// with the values it left to the serializer in `side`. Returns whether the message was queued:
+/// when it was not, JS takes it off the tape again. `None` with an exception pending when `side`
+/// could not be serialized.
+pub(crate) fn port_post_tape<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  state: &ContextState,
+  id: PortId,
+  side: Option<v8::Local<'s, v8::Value>>,
+) -> Option<bool> {
+  let hooks = state.hooks()?;
+  let side = match side {
+    Some(side) => Some(Box::new(clone::message_of(scope, &hooks, side, &[])?)),
+    None => None,
+  };
+  Some(enqueue(scope, state, id, Message::Tape(side)))
+}
+
+/// Queues `message` on the peer of `id`; false when it was dropped (closed or disentangled port,
+/// or a receiver that is gone), which is final for the pair.
+fn enqueue(
+  scope: &mut v8::PinScope<'_, '_>,
+  state: &ContextState,
+  id: PortId,
+  message: Message,
+) -> bool {
   let mut ports = state.ports.borrow_mut();
   let Some(peer_id) = ports
     .ports
@@ -94,26 +124,30 @@ pub(crate) fn port_post<'s>(
     .filter(|port| port.state != PortState::Closed)
     .and_then(|port| port.peer)
   else {
-    return Some(());
+    return false;
   };
   let Some(peer) = ports.ports.get_mut(&peer_id) else {
-    return Some(());
+    return false;
   };
   match peer.state {
-    PortState::Closed => {}
-    PortState::Pending => peer.queue.push_back(serialized),
+    PortState::Closed => false,
+    PortState::Pending => {
+      peer.queue.push_back(message);
+      true
+    }
     PortState::Started => {
-      peer.queue.push_back(serialized);
+      peer.queue.push_back(message);
       let mut tasks = state.tasks.borrow_mut();
-      if !ports.queue_task(scope, &mut tasks, peer_id, Task::Message(peer_id)) {
-        // The receiving object is gone; the message can never be seen.
-        if let Some(peer) = ports.ports.get_mut(&peer_id) {
-          peer.queue.pop_back();
-        }
+      if ports.queue_task(scope, &mut tasks, peer_id, Task::Message(peer_id)) {
+        return true;
       }
+      // The receiving object is gone; the message can never be seen.
+      if let Some(peer) = ports.ports.get_mut(&peer_id) {
+        peer.queue.pop_back();
+      }
+      false
     }
   }
-  Some(())
 }
 
 /// `start()`: https://html.spec.whatwg.org/multipage/web-messaging.html#dom-messageport-start

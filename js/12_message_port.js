@@ -18,6 +18,14 @@ import {
 } from "v8mc:06_event_target.js";
 import { toTransferList } from "v8mc:10_structured_clone.js";
 import {
+  clearTape,
+  decodeMessage,
+  encodeMessage,
+  newTape,
+  SERIALIZE,
+  unwriteLast,
+} from "v8mc:11_message_tape.js";
+import {
   configureInterface,
   illegalConstructor,
   illegalConstructorKey,
@@ -26,10 +34,15 @@ import {
   toDictionary,
 } from "v8mc:01_webidl.js";
 
-let setId;
+let entangle;
+let takeTapeMessage;
 
 export class MessagePort extends EventTarget {
   #id;
+  /** Plain-data messages posted to this port (js/11_message_tape.js). */
+  #inbox = newTape();
+  /** The peer's inbox; null once posting can no longer reach the peer. */
+  #outbox = null;
 
   constructor(key = undefined, id = undefined) {
     if (key !== illegalConstructorKey) throw illegalConstructor();
@@ -39,9 +52,11 @@ export class MessagePort extends EventTarget {
 
   static {
     // Rust assigns the ids once both objects exist (it keeps weak references to them).
-    setId = (port, id) => {
+    entangle = (port, id, peer) => {
       port.#id = id;
+      port.#outbox = peer.#inbox;
     };
+    takeTapeMessage = (port, side) => decodeMessage(port.#inbox, side);
   }
 
   static isMessagePort(value) {
@@ -53,6 +68,27 @@ export class MessagePort extends EventTarget {
     const prefix = "Failed to execute 'postMessage' on 'MessagePort'";
     requiredArguments(arguments.length, 1, prefix);
     if (transferOrOptions === undefined) {
+      const outbox = this.#outbox;
+      // Primitives are cheaper in Rust's own queue (src/clone.rs); objects go on the tape.
+      if (outbox !== null && typeof message === "object" && message !== null) {
+        const side = encodeMessage(message, outbox);
+        if (side !== SERIALIZE) {
+          let queued;
+          try {
+            queued = core.portPostTape(this.#id, side);
+          } catch (error) {
+            // The side list could not be serialized: the message is not sent.
+            unwriteLast(outbox);
+            throw error;
+          }
+          if (!queued) {
+            // Dropped: the pair is disentangled for good, so the peer's tape is not needed.
+            unwriteLast(outbox);
+            this.#outbox = null;
+          }
+          return;
+        }
+      }
       core.portPost(this.#id, message);
       return;
     }
@@ -77,6 +113,9 @@ export class MessagePort extends EventTarget {
   close() {
     if (!isMessagePort(this)) throw illegalInvocation();
     core.portClose(this.#id);
+    // Rust dropped this port's queued messages; their tape entries go too.
+    clearTape(this.#inbox);
+    this.#outbox = null;
   }
 }
 
@@ -98,8 +137,8 @@ export class MessageChannel {
     const port1 = new MessagePort(illegalConstructorKey, 0);
     const port2 = new MessagePort(illegalConstructorKey, 0);
     const id = core.portPair(port1, port2);
-    setId(port1, id);
-    setId(port2, id + 1);
+    entangle(port1, id, port2);
+    entangle(port2, id + 1, port1);
     this.#port1 = port1;
     this.#port2 = port2;
   }
@@ -126,6 +165,13 @@ export function deliverMessage(port, data) {
     // Workers behaviour: a throwing message listener also fires messageerror on the port.
     dispatch(port, createMessageEvent("messageerror", error));
   }
+}
+
+/** Rust calls this for each tape message, as its own task; `failed` if `side` was lost. */
+export function deliverTapeMessage(port, side, failed) {
+  const data = takeTapeMessage(port, side);
+  if (failed) deliverMessageError(port);
+  else deliverMessage(port, data);
 }
 
 /** Rust calls this when a message could not be deserialized. */

@@ -1,0 +1,258 @@
+//! The message tape (js/11_message_tape.js): plain data posted between ports is copied by JS,
+//! and must come out exactly as V8's serializer would make it. Most tests post a value and
+//! compare with `structuredClone` (which always uses the serializer) of the same value.
+
+use crate::setup::assert_prints;
+
+/// Runs `body` with `post(value)`: a promise of the value after a trip through a channel.
+fn with_post(body: &str) -> String {
+  format!(
+    r#"
+    const {{ port1, port2 }} = new MessageChannel();
+    let pending;
+    port2.onmessage = (e) => pending(e.data);
+    const post = (value) => new Promise((resolve) => {{
+      pending = resolve;
+      port1.postMessage(value);
+    }});
+    (async () => {{
+      {body}
+      port1.close();
+    }})().catch((e) => console.log("failed:", e));
+    "#
+  )
+}
+
+#[test]
+fn plain_data_keeps_its_structure() {
+  assert_prints(
+    &with_post(
+      r#"
+      const cyclic = { name: "c" };
+      cyclic.self = cyclic;
+      cyclic.list = [cyclic, { back: cyclic }];
+      const c = await post(cyclic);
+      console.log(c !== cyclic, c.self === c, c.list[0] === c, c.list[1].back === c);
+
+      const shared = { s: 1 };
+      const s = await post({ x: shared, y: [shared, shared] });
+      console.log(s.x === s.y[0], s.y[0] === s.y[1], s.x !== shared);
+
+      const holes = await post([1, , 3, , 5]);
+      console.log(holes.length, 1 in holes, 3 in holes, holes[2], Object.keys(holes).join());
+
+      const prims = await post({ z: -0, n: NaN, b: 10n, u: undefined, t: true, s: "\u2603" });
+      console.log(Object.is(prims.z, -0), Number.isNaN(prims.n), prims.b === 10n, "u" in prims, prims.t, prims.s);
+
+      const keys = await post(JSON.parse('{"b": 1, "2": 2, "__proto__": {"p": 1}, "a": 3, "1": 4}'));
+      console.log(Object.keys(keys).join(), Object.getPrototypeOf(keys) === Object.prototype, keys.__proto__.p);
+
+      const long = Array.from({ length: 40 }, (_, i) => (i % 2 ? { i } : [i]));
+      const l = await post(long);
+      console.log(l.length, Array.isArray(l), l[39].i, l[38][0], Object.getPrototypeOf(l) === Array.prototype);
+
+      const wide = {};
+      for (let i = 0; i < 50; i++) wide["k" + i] = i;
+      const w = await post(wide);
+      console.log(Object.keys(w).length, w.k0, w.k49, Object.keys(w).join() === Object.keys(wide).join());
+
+      const d = Object.getOwnPropertyDescriptor(await post({ v: 1 }), "v");
+      console.log(d.writable, d.enumerable, d.configurable);
+      "#,
+    ),
+    &[
+      "true true true true",
+      "true true true",
+      "5 false false 3 0,2,4",
+      "true true true true true \u{2603}",
+      "1,2,b,__proto__,a true 1",
+      "40 true 39 38 true",
+      "50 0 49 true",
+      "true true true",
+    ],
+  );
+}
+
+#[test]
+fn getters_run_once_in_the_serializers_order() {
+  assert_prints(
+    &with_post(
+      r#"
+      const make = (log) => ({
+        get a() { log.push("a"); return { get inner() { log.push("inner"); return 1; } }; },
+        b: [{ get c() { log.push("c"); return 2; } }],
+        get d() { log.push("d"); delete this.e; return 3; },
+        e: "deleted before it is read",
+      });
+      const viaSerializer = [];
+      const expected = structuredClone(make(viaSerializer));
+      const viaTape = [];
+      const got = await post(make(viaTape));
+      console.log(viaTape.join(), viaTape.join() === viaSerializer.join());
+      console.log(JSON.stringify(got), JSON.stringify(got) === JSON.stringify(expected));
+      "#,
+    ),
+    &[
+      "a,inner,c,d true",
+      r#"{"a":{"inner":1},"b":[{"c":2}],"d":3} true"#,
+    ],
+  );
+}
+
+#[test]
+fn values_for_the_serializer_keep_identity_and_order() {
+  assert_prints(
+    &with_post(
+      r#"
+      const buffer = new ArrayBuffer(8);
+      const leaves = await post({
+        date: new Date(5), re: /x/gi, num: new Number(3), u8: new Uint8Array(buffer, 2),
+        f64: new Float64Array(buffer), again: buffer,
+      });
+      console.log(leaves.date.getTime(), String(leaves.re), leaves.num instanceof Number);
+      console.log(leaves.u8.buffer === leaves.f64.buffer, leaves.again === leaves.f64.buffer, leaves.u8.byteOffset);
+
+      const inner = { shared: true };
+      const mixed = await post({ inner, map: new Map([[1, inner]]), set: new Set([inner]), error: new RangeError("r") });
+      console.log(mixed.map.get(1) === mixed.inner, [...mixed.set][0] === mixed.inner, mixed.error instanceof RangeError);
+
+      class Point { constructor() { this.x = 1; } }
+      const point = await post({ p: new Point(), list: [new Point()] });
+      console.log(Object.getPrototypeOf(point.p) === Object.prototype, point.p.x, point.list[0].x);
+
+      const order = [];
+      port2.onmessage = (e) => order.push(JSON.stringify(e.data));
+      port1.postMessage({ a: 1 });
+      port1.postMessage(2);
+      port1.postMessage({ m: new Map() });
+      port1.postMessage([3]);
+      port1.postMessage("four");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      console.log(order.join(" "));
+      "#,
+    ),
+    &[
+      "5 /x/gi true",
+      "true true 2",
+      "true true true",
+      "true 1 1",
+      r#"{"a":1} 2 {"m":{}} [3] "four""#,
+    ],
+  );
+}
+
+#[test]
+fn a_getter_then_a_map_runs_the_getter_once() {
+  assert_prints(
+    &with_post(
+      r#"
+      let calls = 0;
+      const got = await post({ get g() { calls++; return "g"; }, m: new Map([["k", { v: 1 }]]) });
+      console.log(calls, got.g, got.m.get("k").v);
+      "#,
+    ),
+    &["1 g 1"],
+  );
+}
+
+#[test]
+fn unclonable_values_throw_the_serializers_error_and_nothing_is_sent() {
+  assert_prints(
+    &with_post(
+      r#"
+      const problems = [
+        { f() {} },
+        [1, Symbol("s")],
+        { deep: { p: new Proxy({}, { ownKeys() { console.log("trap ran"); return []; } }) } },
+        { event: new Event("x") },
+      ];
+      for (const value of problems) {
+        let expected;
+        try { structuredClone(value); } catch (e) { expected = e; }
+        try {
+          port1.postMessage(value);
+          console.log("no error");
+        } catch (e) {
+          console.log(e.name, e instanceof DOMException, e.message === expected.message);
+        }
+      }
+      const after = await post({ still: "working" });
+      console.log(after.still);
+      "#,
+    ),
+    &[
+      "DataCloneError true true",
+      "DataCloneError true true",
+      "DataCloneError true true",
+      "DataCloneError true true",
+      "working",
+    ],
+  );
+}
+
+#[test]
+fn getter_side_effects_on_the_ports_stay_consistent() {
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    const got = [];
+    port2.onmessage = (e) => got.push(JSON.stringify(e.data));
+    // A getter that posts: its message is queued first, as with the serializer.
+    port1.postMessage({ get a() { port1.postMessage({ nested: true }); return 1; }, b: 2 });
+    // A getter that throws: nothing is sent.
+    try { port1.postMessage({ get a() { throw new Error("boom"); } }); } catch (e) { got.push(e.message); }
+    port1.postMessage({ last: 1 });
+    setTimeout(() => {
+      console.log(got.join(" "));
+      const second = new MessageChannel();
+      // The receiver closes while the message is being copied: it is dropped, and posting goes on.
+      second.port2.onmessage = (e) => console.log("unexpected", e.data);
+      second.port1.postMessage({ get a() { second.port2.close(); return 1; } });
+      second.port1.postMessage({ after: "close" });
+      setTimeout(() => { console.log("done"); port1.close(); }, 10);
+    }, 10);
+    "#,
+    &[r#"boom {"nested":true} {"a":1,"b":2} {"last":1}"#, "done"],
+  );
+}
+
+#[test]
+fn rebuilding_never_calls_setters_on_the_prototypes() {
+  assert_prints(
+    &with_post(
+      r#"
+      for (const key of ["a", "0", "1", "__proto__x"]) {
+        Object.defineProperty(Object.prototype, key, { set() { console.log("setter", key); }, configurable: true });
+      }
+      Object.defineProperty(Array.prototype, "0", { set() { console.log("array setter"); }, configurable: true });
+      const wide = {};
+      for (let i = 0; i < 40; i++) wide["w" + i] = i;
+      Object.defineProperty(wide, "a", { value: "A", enumerable: true });
+      const got = await post({ a: 1, 0: "zero", list: [[1, , 3], Array.from({ length: 20 }, () => 0)], wide });
+      console.log(got.a, got[0], got.list[0][0], got.list[0].length, got.list[1][0], got.wide.a);
+      "#,
+    ),
+    &["1 zero 1 3 0 A"],
+  );
+}
+
+#[test]
+fn many_shapes_and_long_queues_arrive_intact() {
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    const N = 30000;
+    let received = 0, bad = 0;
+    port2.onmessage = (e) => {
+      const d = e.data, i = received++;
+      if (d["k" + (i % 700)] !== i || d.list.length !== (i % 5) || d.tag !== "t") bad++;
+      if (received === N) { console.log(received, bad); port1.close(); }
+    };
+    for (let i = 0; i < N; i++) {
+      // 700 key sets: more than the tape compiles object factories for.
+      port1.postMessage({ ["k" + (i % 700)]: i, list: Array.from({ length: i % 5 }, () => ({ i })), tag: "t" });
+    }
+    "#,
+    &["30000 0"],
+  );
+}
