@@ -220,7 +220,8 @@ function put(entry) {
 
 function nextChunk() {
   const size = chunk === null || chunk.length === 0 ? CHUNK_MIN : chunk.length * 2;
-  chunk = newList(new ArrayCtor(size < CHUNK_MAX ? size : CHUNK_MAX));
+  // Holes would make writes and reads look at the prototype: every element is there already.
+  chunk = core.newChunk(size < CHUNK_MAX ? size : CHUNK_MAX);
   const chunks = writing.chunks;
   chunks[chunks.length] = chunk;
   at = 0;
@@ -335,7 +336,8 @@ function encodePlain(object) {
   // `object` is no proxy (cloneKind said so): listing its keys runs no user code.
   const keys = ObjectKeys(object);
   const n = keys.length;
-  const factory = factoryFor(keys);
+  // The last key list is the likely one (a stream of messages of one shape).
+  const factory = lastKeys !== null && sameKeys(keys, lastKeys) ? lastFactory : factoryFor(keys);
   if (factory !== null) {
     put(factory);
   } else {

@@ -32,6 +32,7 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
     ("copyObject", copy_object.map_fn_to()),
     ("cloneKind", clone_kind.map_fn_to()),
     ("portPostTape", port_post_tape.map_fn_to()),
+    ("newChunk", new_chunk.map_fn_to()),
   ]
 }
 
@@ -294,6 +295,26 @@ fn port_post_tape<'s>(
     if let Some(queued) = messaging::port_post_tape(scope, state, id, side) {
       rv.set_bool(queued);
     }
+  });
+}
+
+/// Longest tape chunk `newChunk` makes (js/11_message_tape.js asks for at most 32768).
+const CHUNK_MAX: u32 = 1 << 16;
+
+/// `newChunk(length)`: an Array of `length` elements, all `undefined` and all its own, so the
+/// tape writes and reads it without ever looking at its prototype (where a script may have put
+/// indexed accessors) and V8 keeps it a plain packed array. JS has no way to make one that is
+/// both free of holes and cheap.
+fn new_chunk<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "newChunk", |scope, _state| {
+    let length = args.get(0).uint32_value(scope).unwrap_or(0).min(CHUNK_MAX);
+    let undefined: v8::Local<v8::Value> = v8::undefined(scope).into();
+    let elements = vec![undefined; length as usize];
+    rv.set(v8::Array::new_with_elements(scope, &elements).into());
   });
 }
 
