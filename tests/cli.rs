@@ -197,3 +197,38 @@ fn help_documents_the_options_and_flags() {
     assert!(help.contains(option), "{help}");
   }
 }
+
+/// The message tape compiles its object factories with `new Function`; where code generation
+/// from strings is off (an embedder's choice, here V8's flag), messages still arrive whole.
+#[test]
+fn messages_arrive_where_code_generation_is_disallowed() {
+  let path = script(
+    "no-eval.js",
+    r#"
+    try { new Function("return 1"); console.log("eval allowed"); } catch (e) { console.log(e.name); }
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = (e) => {
+      const d = e.data;
+      const plain = { a: d.a, x: d.__proto__x, p: d["__proto__"], n: d.self.n };
+      console.log(JSON.stringify(plain), d.self.self === d.self, Object.keys(d).join());
+      port1.close();
+    };
+    const cyclic = { n: 1 };
+    cyclic.self = cyclic;
+    port1.postMessage({ a: [1, [2, , 4]], __proto__x: { b: "c" }, self: cyclic, ["__proto__"]: 5 });
+    "#,
+  );
+  let out = v8mc(&[
+    "run",
+    path.to_str().unwrap(),
+    "--v8-flags=--disallow-code-generation-from-strings",
+  ]);
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+  let stdout = text(&out.stdout);
+  let lines: Vec<&str> = stdout.lines().collect();
+  assert_eq!(lines[0], "EvalError");
+  assert_eq!(
+    lines[1],
+    r#"{"a":[1,[2,null,4]],"x":{"b":"c"},"p":5,"n":1} true a,__proto__x,self,__proto__"#
+  );
+}

@@ -265,3 +265,86 @@ fn meta_lines_and_globs() {
     "dom/events/Event-type.any.js"
   ));
 }
+
+/// The structured-clone battery, run once through `structuredClone` (V8's serializer) and once
+/// through a MessageChannel (the message tape for plain data): every subtest must end the same.
+#[test]
+fn the_structured_clone_battery_ends_the_same_through_post_message() {
+  let Some(shared) = shared_wpt() else {
+    eprintln!("no WPT checkout at ../shared/wpt or $WPT_ROOT; nothing to run");
+    return;
+  };
+  let root = std::env::temp_dir().join(format!("v8mc-battery-{}", std::process::id()));
+  let _ = std::fs::remove_dir_all(&root);
+  let battery = "html/webappapis/structured-clone";
+  for dir in ["resources", "common", "t", battery] {
+    std::fs::create_dir_all(root.join(dir)).unwrap();
+  }
+  for file in [
+    "resources/testharness.js",
+    "common/sab.js",
+    "html/webappapis/structured-clone/structured-clone.any.js",
+    "html/webappapis/structured-clone/structured-clone-battery-of-tests.js",
+    "html/webappapis/structured-clone/structured-clone-battery-of-tests-with-transferables.js",
+    "html/webappapis/structured-clone/structured-clone-battery-of-tests-harness.js",
+  ] {
+    std::fs::copy(shared.join(file), root.join(file)).unwrap();
+  }
+  std::fs::write(
+    root.join("t/post-message.any.js"),
+    format!(
+      "// META: script=/common/sab.js
+// META: script=/{battery}/structured-clone-battery-of-tests.js
+// META: script=/{battery}/structured-clone-battery-of-tests-with-transferables.js
+// META: script=/{battery}/structured-clone-battery-of-tests-harness.js
+runStructuredCloneBatteryOfTests({{
+  structuredClone: (value, transfer) => new Promise((resolve) => {{
+    const {{ port1, port2 }} = new MessageChannel();
+    port2.onmessage = (e) => {{ port1.close(); resolve(e.data); }};
+    port1.postMessage(value, transfer);
+  }}),
+  hasDocument: false,
+  hasBlob: typeof Blob !== 'undefined',
+}});
+"
+    ),
+  )
+  .unwrap();
+  let json = root.join("report.json");
+  v8mc(&[
+    "wpt",
+    "--wpt-root",
+    root.to_str().unwrap(),
+    "t/post-message.any.js",
+    &format!("{battery}/structured-clone.any.js"),
+    "--json",
+    json.to_str().unwrap(),
+  ]);
+  let report: serde_json::Value =
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+  let outcomes = |name: &str| -> Vec<(String, String)> {
+    let file = report["results"]
+      .as_array()
+      .unwrap()
+      .iter()
+      .find(|r| r["test"].as_str().unwrap().contains(name))
+      .unwrap_or_else(|| panic!("{name} ran"));
+    let mut subtests: Vec<(String, String)> = file["subtests"]
+      .as_array()
+      .unwrap()
+      .iter()
+      .map(|s| (s["name"].to_string(), s["status"].to_string()))
+      .collect();
+    subtests.sort();
+    subtests
+  };
+  let through_clone = outcomes("structured-clone.any");
+  let through_port = outcomes("post-message.any");
+  let passed = through_port.iter().filter(|(_, s)| s == "\"PASS\"").count();
+  assert!(
+    passed >= 100,
+    "{passed} subtests passed through postMessage"
+  );
+  assert_eq!(through_port, through_clone);
+  std::fs::remove_dir_all(root).unwrap();
+}
