@@ -36,6 +36,7 @@ import {
 
 let entangle;
 let takeTapeMessage;
+let postPlain;
 
 export class MessagePort extends EventTarget {
   #id;
@@ -68,28 +69,7 @@ export class MessagePort extends EventTarget {
     const prefix = "Failed to execute 'postMessage' on 'MessagePort'";
     requiredArguments(arguments.length, 1, prefix);
     if (transferOrOptions === undefined) {
-      const outbox = this.#outbox;
-      // Primitives are cheaper in Rust's own queue (src/clone.rs); objects go on the tape.
-      if (outbox !== null && typeof message === "object" && message !== null) {
-        const side = encodeMessage(message, outbox);
-        if (side !== SERIALIZE) {
-          let queued;
-          try {
-            queued = core.portPostTape(this.#id, side);
-          } catch (error) {
-            // The side list could not be serialized: the message is not sent.
-            unwriteLast(outbox);
-            throw error;
-          }
-          if (!queued) {
-            // Dropped: the pair is disentangled for good, so the peer's tape is not needed.
-            unwriteLast(outbox);
-            this.#outbox = null;
-          }
-          return;
-        }
-      }
-      core.portPost(this.#id, message);
+      postPlain(this, message);
       return;
     }
     let transfer;
@@ -102,7 +82,36 @@ export class MessagePort extends EventTarget {
     } else {
       transfer = toTransferList(toDictionary(transferOrOptions, prefix).transfer, prefix);
     }
-    core.portPost(this.#id, message, transfer);
+    if (transfer.length === 0) postPlain(this, message);
+    else core.portPost(this.#id, message, transfer);
+  }
+
+  static {
+    /** Posts a message with nothing to transfer: objects on the peer's tape where possible. */
+    postPlain = (port, message) => {
+      const outbox = port.#outbox;
+      // Primitives are cheaper in Rust's own queue (src/clone.rs); objects go on the tape.
+      if (outbox !== null && typeof message === "object" && message !== null) {
+        const side = encodeMessage(message, outbox);
+        if (side !== SERIALIZE) {
+          let queued;
+          try {
+            queued = core.portPostTape(port.#id, side);
+          } catch (error) {
+            // The side list could not be serialized: the message is not sent.
+            unwriteLast(outbox);
+            throw error;
+          }
+          if (!queued) {
+            // Dropped: the pair is disentangled for good, so the peer's tape is not needed.
+            unwriteLast(outbox);
+            port.#outbox = null;
+          }
+          return;
+        }
+      }
+      core.portPost(port.#id, message);
+    };
   }
 
   start() {

@@ -127,6 +127,9 @@ fn values_for_the_serializer_keep_identity_and_order() {
       port1.postMessage({ m: new Map() });
       port1.postMessage([3]);
       port1.postMessage("four");
+      port1.postMessage({ empty: "transfer list" }, []);
+      const buffer2 = new ArrayBuffer(2);
+      port1.postMessage({ moved: buffer2 }, [buffer2]);
       await new Promise((resolve) => setTimeout(resolve, 10));
       console.log(order.join(" "));
       "#,
@@ -136,7 +139,7 @@ fn values_for_the_serializer_keep_identity_and_order() {
       "true true 2",
       "true true true",
       "true 1 1",
-      r#"{"a":1} 2 {"m":{}} [3] "four""#,
+      r#"{"a":1} 2 {"m":{}} [3] "four" {"empty":"transfer list"} {"moved":{}}"#,
     ],
   );
 }
