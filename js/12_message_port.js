@@ -166,26 +166,47 @@ export class MessageChannel {
 configureInterface(MessageChannel);
 
 
-/** Rust calls this for each message, as its own task. */
-export function deliverMessage(port, data) {
+// How a message reaches deliverMessages: src/event_loop.rs `Delivery`.
+const VALUE = 0;
+const TAPE = 1;
+const TAPE_LOST = 2;
+const SKIP = 4;
+const STOP = 5;
+
+/** Where `core.nextMessage` says how to deliver the message it returns. */
+export const deliveryKind = new Int32Array(1);
+
+/**
+ * Rust calls this for a message task, with the message and how to deliver it. Each message is
+ * its own task: `core.nextMessage` runs the task's microtask checkpoint, then hands over the
+ * next message if the next task is one for this port too (a flood of messages costs one call
+ * into JS, not one per message). `more` is false when no such run follows.
+ */
+export function deliverMessages(port, id, data, kind, more) {
+  for (;;) {
+    if (kind === VALUE) {
+      deliverMessage(port, data);
+    } else if (kind === TAPE) {
+      deliverMessage(port, takeTapeMessage(port, data));
+    } else if (kind !== SKIP) {
+      // The message could not be rebuilt (its tape entries go all the same).
+      if (kind === TAPE_LOST) takeTapeMessage(port, undefined);
+      dispatch(port, createMessageEvent("messageerror", null));
+    }
+    if (!more) return;
+    data = core.nextMessage(id);
+    kind = deliveryKind[0];
+    if (kind === STOP) return;
+  }
+}
+
+function deliverMessage(port, data) {
   dispatch(port, createMessageEvent("message", data), true);
   const error = takeListenerError();
   if (error !== NO_ERROR) {
     // Workers behaviour: a throwing message listener also fires messageerror on the port.
     dispatch(port, createMessageEvent("messageerror", error));
   }
-}
-
-/** Rust calls this for each tape message, as its own task; `failed` if `side` was lost. */
-export function deliverTapeMessage(port, side, failed) {
-  const data = takeTapeMessage(port, side);
-  if (failed) deliverMessageError(port);
-  else deliverMessage(port, data);
-}
-
-/** Rust calls this when a message could not be deserialized. */
-export function deliverMessageError(port) {
-  dispatch(port, createMessageEvent("messageerror", null));
 }
 
 /** Rust calls this once per port when either side of the channel closes. */

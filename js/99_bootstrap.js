@@ -26,9 +26,8 @@ import {
 import { structuredClone } from "v8mc:10_structured_clone.js";
 import {
   deliverClose,
-  deliverMessage,
-  deliverMessageError,
-  deliverTapeMessage,
+  deliverMessages,
+  deliveryKind,
   MessageChannel,
   MessagePort,
 } from "v8mc:12_message_port.js";
@@ -127,9 +126,8 @@ core.setHooks({
   arrayPrototype: Array.prototype,
   taskClock,
   deliverClose,
-  deliverMessage,
-  deliverMessageError,
-  deliverTapeMessage,
+  deliverMessages,
+  deliveryKind,
   newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
   reportException,
   runTimer,

@@ -33,6 +33,7 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
     ("cloneKind", clone_kind.map_fn_to()),
     ("portPostTape", port_post_tape.map_fn_to()),
     ("newChunk", new_chunk.map_fn_to()),
+    ("nextMessage", next_message.map_fn_to()),
   ]
 }
 
@@ -298,6 +299,23 @@ fn port_post_tape<'s>(
   });
 }
 
+/// `nextMessage(port)`: the next message of a run being delivered (see
+/// `crate::event_loop::next_message`); how to deliver it goes to the `deliveryKind` slot.
+fn next_message<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "nextMessage", |scope, state| {
+    let id = port_id(scope, args.get(0));
+    let (data, kind) = crate::event_loop::next_message(scope, state, id);
+    if let Some(hooks) = state.hooks() {
+      hooks.set_delivery_kind(kind);
+    }
+    rv.set(data);
+  });
+}
+
 /// Longest tape chunk `newChunk` makes (js/11_message_tape.js asks for at most 32768).
 const CHUNK_MAX: u32 = 1 << 16;
 
@@ -408,9 +426,7 @@ pub(crate) fn read_hooks(
     let function = v8::Local::<v8::Function>::try_from(get(scope, hooks, name)?).ok()?;
     Some(v8::Global::new(scope, function))
   };
-  let deliver_message = function("deliverMessage")?;
-  let deliver_tape_message = function("deliverTapeMessage")?;
-  let deliver_message_error = function("deliverMessageError")?;
+  let deliver_messages = function("deliverMessages")?;
   let deliver_close = function("deliverClose")?;
   let new_data_clone_error = function("newDataCloneError")?;
   let report_exception = function("reportException")?;
@@ -430,6 +446,11 @@ pub(crate) fn read_hooks(
     .filter(|clock| clock.byte_length() >= 8)?
     .buffer(scope)?
     .get_backing_store();
+  let delivery_kind = v8::Local::<v8::Int32Array>::try_from(get(scope, hooks, "deliveryKind")?)
+    .ok()
+    .filter(|slot| slot.byte_length() >= 4)?
+    .buffer(scope)?
+    .get_backing_store();
   let list = get(scope, hooks, "platformPrototypes")?;
   let platform_prototypes = to_list(list, scope)
     .into_iter()
@@ -437,9 +458,7 @@ pub(crate) fn read_hooks(
     .map(|o| v8::Global::new(scope, o))
     .collect();
   Some(Hooks {
-    deliver_message,
-    deliver_tape_message,
-    deliver_message_error,
+    deliver_messages,
     deliver_close,
     new_data_clone_error,
     report_exception,
@@ -452,6 +471,7 @@ pub(crate) fn read_hooks(
     platform_prototypes,
     core,
     task_clock,
+    delivery_kind,
   })
 }
 

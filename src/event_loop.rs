@@ -110,14 +110,24 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
       .borrow_mut()
       .extend(due.into_iter().map(Task::Timer));
   }
-  let count = state.tasks.borrow().len();
-  for _ in 0..count {
+  // Only the tasks queued when the turn began run in it (a message flood cannot starve timers).
+  let mut budget = state.tasks.borrow().len();
+  while budget > 0 {
     let Some(task) = state.tasks.borrow_mut().pop_front() else {
       break;
     };
+    budget -= 1;
     {
       v8::scope!(let scope, scope);
-      run_task(scope, &state, task);
+      if let Task::Message(port) = task {
+        // Delivery goes on in JS for as long as the next tasks are messages for the same port
+        // (see `next_message`), spending the turn's budget.
+        state.delivery_budget.set(budget);
+        deliver_messages(scope, &state, port);
+        budget = state.delivery_budget.replace(0);
+      } else {
+        run_task(scope, &state, task);
+      }
     }
     microtask_checkpoint(scope, &state);
   }
@@ -220,44 +230,113 @@ fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) 
       let hook = v8::Local::new(scope, &hooks.deliver_close);
       call_hook(scope, state, hook, &[object]);
     }
-    Task::Message(port) => {
-      let Some(target) = state.ports.borrow_mut().take_for_task(scope, port, true) else {
-        return;
-      };
-      // A message that cannot be deserialized becomes a messageerror event, not an exception.
-      v8::tc_scope!(let scope, scope);
-      let object: v8::Local<v8::Value> = target.object.into();
-      let message = target.message.expect("message tasks carry a message");
-      if let crate::clone::Message::Tape(side) = message {
-        // JS takes the message off the port's tape; a side list that cannot be rebuilt makes
-        // it a messageerror there.
-        let (side, failed) = match side {
-          None => (v8::undefined(scope).into(), false),
-          Some(side) => match crate::clone::value_of(scope, *side) {
-            Some(side) => (side, false),
-            None => {
-              scope.reset();
-              (v8::undefined(scope).into(), true)
-            }
-          },
-        };
-        let failed = v8::Boolean::new(scope, failed).into();
-        let hook = v8::Local::new(scope, &hooks.deliver_tape_message);
-        call_hook(scope, state, hook, &[object, side, failed]);
-        return;
-      }
-      match crate::clone::value_of(scope, message) {
-        Some(data) => {
-          let hook = v8::Local::new(scope, &hooks.deliver_message);
-          call_hook(scope, state, hook, &[object, data]);
-        }
-        None => {
-          scope.reset();
-          let hook = v8::Local::new(scope, &hooks.deliver_message_error);
-          call_hook(scope, state, hook, &[object]);
-        }
-      }
+    // Delivered by deliver_messages.
+    Task::Message(_) => {}
+  }
+}
+
+/// How a message reaches JS (`js/12_message_port.js` reads it from its `deliveryKind` slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+  /// The message as a value.
+  Value = 0,
+  /// A tape message (js/11_message_tape.js), with its side list or undefined.
+  Tape = 1,
+  /// A tape message whose side list could not be rebuilt: it becomes a messageerror.
+  TapeLost = 2,
+  /// A message that could not be deserialized: a messageerror.
+  Lost = 3,
+  /// The task was for a port that is closed or gone: nothing to deliver.
+  Skip = 4,
+  /// The next task is not a message for this port, or the turn's budget is spent.
+  Stop = 5,
+}
+
+/// Turns a queued message into what JS delivers. A failure leaves no exception pending.
+fn message_for_js<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  message: crate::clone::Message,
+) -> (v8::Local<'s, v8::Value>, Delivery) {
+  use crate::clone::{Message, value_of};
+  let (ok, lost) = match message {
+    Message::Tape(_) => (Delivery::Tape, Delivery::TapeLost),
+    _ => (Delivery::Value, Delivery::Lost),
+  };
+  let value = match message {
+    Message::Tape(None) => return (v8::undefined(scope).into(), ok),
+    Message::Tape(Some(side)) => *side,
+    // Rebuilding these runs no JS and cannot throw (short of exhausting memory).
+    Message::Primitive(_) | Message::Bytes(_) => match value_of(scope, message) {
+      Some(value) => return (value, ok),
+      None => return (v8::undefined(scope).into(), lost),
+    },
+    message => message,
+  };
+  // A message that cannot be deserialized becomes a messageerror event, not an exception.
+  let value = {
+    v8::tc_scope!(let tc, scope);
+    let value = value_of(tc, value).map(|value| v8::Global::new(tc, value));
+    if value.is_none() {
+      tc.reset();
     }
+    value
+  };
+  match value {
+    Some(value) => (v8::Local::new(scope, value), ok),
+    None => (v8::undefined(scope).into(), lost),
+  }
+}
+
+/// Runs a message task for `port` and, through `nextMessage`, the message tasks right behind it
+/// for the same port: one call into JS for a whole run of messages.
+fn deliver_messages(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, port: PortId) {
+  let Some(hooks) = state.hooks() else {
+    return;
+  };
+  hooks.set_task_clock(state.start.elapsed().as_secs_f64() * 1000.0);
+  let Some(target) = state.ports.borrow_mut().take_for_task(scope, port, true) else {
+    return;
+  };
+  let message = target.message.expect("message tasks carry a message");
+  let (data, kind) = message_for_js(scope, message);
+  // Whether a run follows; JS does not ask for more otherwise (ping-pong has no runs).
+  let more =
+    state.delivery_budget.get() > 0 && state.tasks.borrow().front() == Some(&Task::Message(port));
+  let id = v8::Number::new(scope, port as f64).into();
+  let kind = v8::Integer::new(scope, kind as i32).into();
+  let more = v8::Boolean::new(scope, more).into();
+  let hook = v8::Local::new(scope, &hooks.deliver_messages);
+  call_hook(
+    scope,
+    state,
+    hook,
+    &[target.object.into(), id, data, kind, more],
+  );
+}
+
+/// `nextMessage(port)`, called by JS after each message it delivered: performs that task's
+/// microtask checkpoint, then takes the next task if it is a message for the same port and the
+/// turn has budget left. Returns the message and how to deliver it.
+pub(crate) fn next_message<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  state: &ContextState,
+  port: PortId,
+) -> (v8::Local<'s, v8::Value>, Delivery) {
+  microtask_checkpoint(scope, state);
+  let budget = state.delivery_budget.get();
+  if budget == 0 || state.tasks.borrow().front() != Some(&Task::Message(port)) {
+    return (v8::undefined(scope).into(), Delivery::Stop);
+  }
+  let Some(hooks) = state.hooks() else {
+    return (v8::undefined(scope).into(), Delivery::Stop);
+  };
+  state.tasks.borrow_mut().pop_front();
+  state.delivery_budget.set(budget - 1);
+  hooks.set_task_clock(state.start.elapsed().as_secs_f64() * 1000.0);
+  let taken = state.ports.borrow_mut().take_for_task(scope, port, true);
+  match taken.and_then(|target| target.message) {
+    Some(message) => message_for_js(scope, message),
+    None => (v8::undefined(scope).into(), Delivery::Skip),
   }
 }
 

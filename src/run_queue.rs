@@ -36,6 +36,10 @@ impl<T: Repeat> RunQueue<T> {
     self.len == 0
   }
 
+  pub fn front(&self) -> Option<&T> {
+    self.runs.front().map(|(item, _)| item)
+  }
+
   pub fn clear(&mut self) {
     self.runs.clear();
     self.len = 0;

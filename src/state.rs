@@ -36,10 +36,8 @@ pub fn process_output() -> Output {
 
 /// The JS functions Rust calls into, registered by `js/99_bootstrap.js` through `setHooks`.
 pub(crate) struct Hooks {
-  pub deliver_message: v8::Global<v8::Function>,
-  /// Delivers the next message of a port's tape (`js/11_message_tape.js`).
-  pub deliver_tape_message: v8::Global<v8::Function>,
-  pub deliver_message_error: v8::Global<v8::Function>,
+  /// Delivers a run of messages to a port (`js/12_message_port.js`).
+  pub deliver_messages: v8::Global<v8::Function>,
   pub deliver_close: v8::Global<v8::Function>,
   pub new_data_clone_error: v8::Global<v8::Function>,
   pub report_exception: v8::Global<v8::Function>,
@@ -51,6 +49,9 @@ pub(crate) struct Hooks {
   pub core: v8::Global<v8::Object>,
   /// The 8 bytes behind `taskClock` in `js/03_event.js`: the start time of the current task.
   pub task_clock: v8::SharedRef<v8::BackingStore>,
+  /// The 4 bytes behind `deliveryKind` in `js/12_message_port.js`: how the message
+  /// `nextMessage` returns is to be delivered.
+  pub delivery_kind: v8::SharedRef<v8::BackingStore>,
   pub message_port_prototype: v8::Global<v8::Object>,
   /// The context's `Object.prototype` and `Array.prototype`, for `crate::clone_kind`.
   pub object_prototype: v8::Global<v8::Object>,
@@ -72,6 +73,9 @@ pub(crate) struct ContextState {
   pub pending_rejections: RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>,
   /// Set while the unhandled-rejection check runs, so it is not re-entered.
   pub checking_rejections: Cell<bool>,
+  /// Tasks the current event-loop turn may still run; JS delivery spends it through
+  /// `nextMessage` (src/event_loop.rs).
+  pub delivery_budget: Cell<usize>,
 }
 
 impl Hooks {
@@ -82,6 +86,18 @@ impl Hooks {
       // (checked in read_hooks), which JS code cannot reach to detach or shrink; the write is
       // unaligned-safe and happens on the isolate's thread while no JS runs.
       unsafe { std::ptr::write_unaligned(data.as_ptr().cast::<f64>(), milliseconds) };
+    }
+  }
+}
+
+impl Hooks {
+  /// Tells JS how to deliver the message `nextMessage` returns (`deliveryKind`).
+  pub fn set_delivery_kind(&self, kind: crate::event_loop::Delivery) {
+    if let Some(data) = self.delivery_kind.data() {
+      // SAFETY: as for set_task_clock: the live backing store of an Int32Array of at least one
+      // element (checked in read_hooks) that JS code cannot reach to detach; written on the
+      // isolate's thread inside a native call, so no JS runs meanwhile.
+      unsafe { std::ptr::write_unaligned(data.as_ptr().cast::<i32>(), kind as i32) };
     }
   }
 }
@@ -98,6 +114,7 @@ impl ContextState {
       uncaught: RefCell::new(Vec::new()),
       pending_rejections: RefCell::new(Vec::new()),
       checking_rejections: Cell::new(false),
+      delivery_budget: Cell::new(0),
     }
   }
 

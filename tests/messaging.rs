@@ -354,3 +354,27 @@ fn primitive_messages_arrive_exactly() {
     ],
   );
 }
+
+/// A run of queued messages is delivered from one call into JS (src/event_loop.rs
+/// `next_message`); it still behaves as one task per message.
+#[test]
+fn runs_of_messages_keep_task_order_checkpoints_and_close() {
+  assert_prints(
+    r#"
+    const a = new MessageChannel(), b = new MessageChannel();
+    const log = [];
+    a.port2.onmessage = (e) => {
+      log.push("a" + e.data);
+      Promise.resolve().then(() => log.push("micro" + e.data));
+      if (e.data === 3) a.port2.close();
+    };
+    b.port2.onmessage = (e) => log.push("b" + e.data.n);
+    for (let i = 1; i <= 5; i++) a.port1.postMessage(i);
+    b.port1.postMessage({ n: 1 });
+    a.port1.postMessage(6);
+    b.port1.postMessage({ n: 2 });
+    setTimeout(() => { console.log(log.join(" ")); b.port1.close(); }, 10);
+    "#,
+    &["a1 micro1 a2 micro2 a3 micro3 b1 b2"],
+  );
+}
