@@ -316,8 +316,9 @@ fn next_message<'s>(
   });
 }
 
-/// Longest tape chunk `newChunk` makes (js/11_message_tape.js asks for at most 32768).
-const CHUNK_MAX: u32 = 1 << 16;
+/// Longest list `newChunk` makes: tape chunks are at most 32768 entries; slot lists double
+/// with the number of objects in one message.
+const LIST_MAX: u32 = 1 << 24;
 
 /// `newChunk(length)`: an Array of `length` elements, all `undefined` and all its own, so the
 /// tape writes and reads it without ever looking at its prototype (where a script may have put
@@ -329,7 +330,7 @@ fn new_chunk<'s>(
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "newChunk", |scope, _state| {
-    let length = args.get(0).uint32_value(scope).unwrap_or(0).min(CHUNK_MAX);
+    let length = args.get(0).uint32_value(scope).unwrap_or(0).min(LIST_MAX);
     let undefined: v8::Local<v8::Value> = v8::undefined(scope).into();
     let elements = vec![undefined; length as usize];
     rv.set(v8::Array::new_with_elements(scope, &elements).into());

@@ -58,32 +58,39 @@ impl<T: Repeat> RunQueue<T> {
   }
 
   pub fn pop_front(&mut self) -> Option<T> {
-    let (first, count) = self.runs.front_mut()?;
-    if *count > 1
-      && let Some(copy) = first.repeat()
-    {
-      *count -= 1;
-      self.len -= 1;
-      return Some(copy);
-    }
-    let (item, count) = self.runs.pop_front()?;
-    self.len -= count as usize;
-    Some(item)
+    self.pop(End::Front)
   }
 
   pub fn pop_back(&mut self) -> Option<T> {
-    let (last, count) = self.runs.back_mut()?;
+    self.pop(End::Back)
+  }
+
+  /// One item off `end`: a copy while its run has more, else the run's item itself.
+  fn pop(&mut self, end: End) -> Option<T> {
+    let (item, count) = match end {
+      End::Front => self.runs.front_mut()?,
+      End::Back => self.runs.back_mut()?,
+    };
     if *count > 1
-      && let Some(copy) = last.repeat()
+      && let Some(copy) = item.repeat()
     {
       *count -= 1;
       self.len -= 1;
       return Some(copy);
     }
-    let (item, count) = self.runs.pop_back()?;
+    let (item, count) = match end {
+      End::Front => self.runs.pop_front()?,
+      End::Back => self.runs.pop_back()?,
+    };
     self.len -= count as usize;
     Some(item)
   }
+}
+
+#[derive(Clone, Copy)]
+enum End {
+  Front,
+  Back,
 }
 
 impl<T: Repeat> Extend<T> for RunQueue<T> {
