@@ -185,11 +185,18 @@ export function dispatch(target, event, recordErrors = false) {
   eventInternals.setCurrentTarget(event, target);
   const list = listenerMaps.get(target)?.get(eventInternals.type(event));
   if (list !== undefined) {
-    // At the target both passes run whatever stopPropagation() says: it only keeps the event
-    // from other targets, and these targets have no parents.
-    const listeners = list.slice();
-    invoke(target, event, listeners, true, recordErrors);
-    invoke(target, event, listeners, false, recordErrors);
+    if (list.length === 1) {
+      // One listener (a port's onmessage): its own pass is the only one with work to do.
+      if (!eventInternals.stopImmediatePropagationFlag(event)) {
+        invokeListener(target, event, list[0], recordErrors);
+      }
+    } else {
+      // At the target both passes run whatever stopPropagation() says: it only keeps the event
+      // from other targets, and these targets have no parents.
+      const listeners = list.slice();
+      invoke(target, event, listeners, true, recordErrors);
+      invoke(target, event, listeners, false, recordErrors);
+    }
   }
   eventInternals.setPhase(event, NONE);
   eventInternals.setCurrentTarget(event, null);
@@ -202,26 +209,31 @@ export function dispatch(target, event, recordErrors = false) {
 function invoke(target, event, listeners, capturePhase, recordErrors) {
   for (const listener of listeners) {
     if (eventInternals.stopImmediatePropagationFlag(event)) return;
-    if (listener.removed || listener.capture !== capturePhase) continue;
-    if (listener.once) removeListener(target, listener);
-    if (listener.passive) eventInternals.setInPassiveListener(event, true);
-    try {
-      const callback = listener.callback;
-      if (typeof callback === "function") {
-        callback.call(target, event);
-      } else {
-        const handleEvent = callback.handleEvent;
-        if (typeof handleEvent !== "function") {
-          throw new TypeError("The listener object has no callable 'handleEvent' property.");
-        }
-        handleEvent.call(callback, event);
-      }
-    } catch (error) {
-      reportException(error);
-      if (recordErrors && firstListenerError === NO_ERROR) firstListenerError = error;
-    }
-    eventInternals.setInPassiveListener(event, false);
+    if (listener.capture !== capturePhase) continue;
+    invokeListener(target, event, listener, recordErrors);
   }
+}
+
+function invokeListener(target, event, listener, recordErrors) {
+  if (listener.removed) return;
+  if (listener.once) removeListener(target, listener);
+  if (listener.passive) eventInternals.setInPassiveListener(event, true);
+  try {
+    const callback = listener.callback;
+    if (typeof callback === "function") {
+      callback.call(target, event);
+    } else {
+      const handleEvent = callback.handleEvent;
+      if (typeof handleEvent !== "function") {
+        throw new TypeError("The listener object has no callable 'handleEvent' property.");
+      }
+      handleEvent.call(callback, event);
+    }
+  } catch (error) {
+    reportException(error);
+    if (recordErrors && firstListenerError === NO_ERROR) firstListenerError = error;
+  }
+  eventInternals.setInPassiveListener(event, false);
 }
 
 let reportingError = false;
