@@ -146,10 +146,9 @@ const ARRAY_FACTORY_MAX = 16;
 /** False where the embedder disallows code generation from strings: objects go generic. */
 let canCompile = true;
 let factoryCount = 0;
-/** First key (or "" for none) -> [keys, factory, keys, factory, ...]. */
+/** First key (or "" for none) -> the shapes with that first key. */
 const factories = new MapCtor();
-let lastKeys = null;
-let lastFactory = null;
+let lastShape = null;
 const arrayFactories = newList();
 
 function sameKeys(a, b) {
@@ -162,37 +161,54 @@ function sameKeys(a, b) {
 function compile(body) {
   if (!canCompile) return null;
   try {
-    return new FunctionCtor("d", `"use strict"; return ${body};`)(decodeValue);
+    return new FunctionCtor("d", "H", "V", "M", `"use strict"; return ${body};`)(
+      decodeValue,
+      ObjectHasOwn,
+      encodeValue,
+      encodeMissing,
+    );
   } catch {
     canCompile = false;
     return null;
   }
 }
 
-/** The factory for objects with exactly `keys`, or null (too many keys or factories). */
-function factoryFor(keys) {
-  if (lastKeys !== null && sameKeys(keys, lastKeys)) return lastFactory;
+/**
+ * What the tape knows of objects with one key list: `factory` rebuilds one, `reader` writes
+ * one's values with the keys as constants (named loads, monomorphic per key list, where
+ * `object[key]` in a loop goes megamorphic).
+ */
+function newShape(keys, factory, reader) {
+  return { __proto__: null, keys, factory, reader };
+}
+
+/** The shape for objects with exactly `keys`, or null (too many keys or shapes). */
+function shapeFor(keys) {
+  if (lastShape !== null && sameKeys(keys, lastShape.keys)) return lastShape;
   if (keys.length > FACTORY_MAX_KEYS) return null;
   const first = keys.length === 0 ? "" : keys[0];
   let list = ReflectApply(MapPrototypeGet, factories, [first]);
   if (list !== undefined) {
-    for (let i = 0; i < list.length; i += 2) {
-      if (sameKeys(keys, list[i])) {
-        lastKeys = list[i];
-        lastFactory = list[i + 1];
-        return lastFactory;
+    for (let i = 0; i < list.length; i++) {
+      if (sameKeys(keys, list[i].keys)) {
+        lastShape = list[i];
+        return lastShape;
       }
     }
   }
   if (factoryCount >= FACTORY_MAX_COUNT) return null;
-  let body = "() => ({";
+  let literal = "() => ({";
+  let reads = "(o, s) => {";
   for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
+    const key = JSONStringify(keys[i]);
     // A literal's `__proto__: v` would set the prototype; the computed form defines a property.
-    body += (key === "__proto__" ? '["__proto__"]' : JSONStringify(key)) + ": d(),";
+    literal += (keys[i] === "__proto__" ? '["__proto__"]' : key) + ": d(),";
+    // As the serializer: a property a getter deleted meanwhile is left out.
+    reads += `if (H(o, ${key})) V(o[${key}], s, ${key}); else M(s, ${key});`;
   }
-  const factory = compile(body + "})");
-  if (factory === null) return null;
+  const factory = compile(literal + "})");
+  const reader = factory === null ? null : compile(reads + "}");
+  if (reader === null) return null;
   factoryCount++;
   const copy = newList();
   for (let i = 0; i < keys.length; i++) copy[i] = keys[i];
@@ -200,11 +216,9 @@ function factoryFor(keys) {
     list = newList();
     ReflectApply(MapPrototypeSet, factories, [first, list]);
   }
-  list[list.length] = copy;
-  list[list.length] = factory;
-  lastKeys = copy;
-  lastFactory = factory;
-  return factory;
+  lastShape = newShape(copy, factory, reader);
+  list[list.length] = lastShape;
+  return lastShape;
 }
 
 function arrayFactory(n) {
@@ -353,29 +367,32 @@ function encodePlain(object) {
   const slot = addSeen(object);
   // `object` is no proxy (cloneKind said so): listing its keys runs no user code.
   const keys = ObjectKeys(object);
-  const n = keys.length;
   // The last key list is the likely one (a stream of messages of one shape).
-  const factory = lastKeys !== null && sameKeys(keys, lastKeys) ? lastFactory : factoryFor(keys);
-  if (factory !== null) {
-    put(factory);
+  const shape = lastShape !== null && sameKeys(keys, lastShape.keys) ? lastShape : shapeFor(keys);
+  if (shape !== null) {
+    put(shape.factory);
+    shape.reader(object, slot);
   } else {
+    const n = keys.length;
     put(OBJECT);
     put(n);
-  }
-  for (let i = 0; i < n; i++) {
-    const key = keys[i];
-    if (factory === null) put(key);
-    // As the serializer: a property a getter deleted meanwhile is left out.
-    if (!ObjectHasOwn(object, key)) {
-      put(MISSING);
-      fixups[fixups.length] = slot;
-      fixups[fixups.length] = key;
-      fixups[fixups.length] = -1;
-      continue;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i];
+      put(key);
+      // As the serializer: a property a getter deleted meanwhile is left out.
+      if (ObjectHasOwn(object, key)) encodeValue(object[key], slot, key);
+      else encodeMissing(slot, key);
     }
-    encodeValue(object[key], slot, key);
   }
   open[slot] = false;
+}
+
+/** A key a getter deleted before it was read: a placeholder, removed after rebuilding. */
+function encodeMissing(slot, key) {
+  put(MISSING);
+  fixups[fixups.length] = slot;
+  fixups[fixups.length] = key;
+  fixups[fixups.length] = -1;
 }
 
 function encodeArray(array) {

@@ -56,6 +56,10 @@ fn plain_data_keeps_its_structure() {
       const w = await post(wide);
       console.log(Object.keys(w).length, w.k0, w.k49, Object.keys(w).join() === Object.keys(wide).join());
 
+      const odd = { ['a"b\\c']: 1, ["\u2028"]: 2, [""]: 3, ["x y"]: 4, ["\ud800"]: 5 };
+      const o = await post(odd);
+      console.log(JSON.stringify(Object.keys(o)) === JSON.stringify(Object.keys(odd)), Object.values(o).join());
+
       const d = Object.getOwnPropertyDescriptor(await post({ v: 1 }), "v");
       console.log(d.writable, d.enumerable, d.configurable);
       "#,
@@ -68,6 +72,7 @@ fn plain_data_keeps_its_structure() {
       "1,2,b,__proto__,a true 1",
       "40 true 39 38 true",
       "50 0 49 true",
+      "true 1,2,3,4,5",
       "true true true",
     ],
   );
