@@ -353,6 +353,8 @@ function encodeObject(value, holder, key) {
   } else if (kind === ARRAY) {
     encodeArray(value);
   } else {
+    // A buffer or view on its own is copied once by Rust (src/clone.rs), a date as cheaply.
+    if (holder === -1) throw BAIL;
     if (kind !== LEAF && !sideMode) {
       if (!gettersMayHaveRun()) throw BAIL;
       sideMode = true;
