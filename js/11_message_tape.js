@@ -179,8 +179,18 @@ function compile(body) {
  * `object[key]` in a loop goes megamorphic).
  */
 function newShape(keys, factory, reader) {
-  return { __proto__: null, keys, factory, reader };
+  return { __proto__: null, keys, factory, reader, bails: 0, skip: 0 };
 }
+
+/**
+ * Messages whose root has a shape that last made the tape give up (a Map or a class instance
+ * somewhere inside) go straight to the serializer: giving up costs the walk so far, and the next
+ * message of that shape is likely the same. Every RETRY_AFTER-th such message tries the tape
+ * again. Deciding this reads no property, so it changes nothing but the time.
+ */
+const RETRY_AFTER = 64;
+/** The shape of the root of the message being encoded, if it has one. */
+let rootShape = null;
 
 /** The shape for objects with exactly `keys`, or null (too many keys or shapes). */
 function shapeFor(keys) {
@@ -349,12 +359,11 @@ function encodeObject(value, holder, key) {
   }
   const kind = core.cloneKind(value);
   if (kind === PLAIN) {
-    encodePlain(value);
+    const keys = ObjectKeys(value);
+    encodePlain(value, keys, shapeOf(keys));
   } else if (kind === ARRAY) {
     encodeArray(value);
   } else {
-    // A buffer or view on its own is copied once by Rust (src/clone.rs), a date as cheaply.
-    if (holder === -1) throw BAIL;
     if (kind !== LEAF && !sideMode) {
       if (!gettersMayHaveRun()) throw BAIL;
       sideMode = true;
@@ -365,12 +374,15 @@ function encodeObject(value, holder, key) {
   }
 }
 
-function encodePlain(object) {
+/** The shape for `keys`; the last one is the likely one (a stream of messages of one shape). */
+function shapeOf(keys) {
+  return lastShape !== null && sameKeys(keys, lastShape.keys) ? lastShape : shapeFor(keys);
+}
+
+/** Writes a plain object; `keys` are its own enumerable string keys (listing them runs no user
+ * code: cloneKind said it is no proxy), `shape` their shape or null. */
+function encodePlain(object, keys, shape) {
   const slot = addSeen(object);
-  // `object` is no proxy (cloneKind said so): listing its keys runs no user code.
-  const keys = ObjectKeys(object);
-  // The last key list is the likely one (a stream of messages of one shape).
-  const shape = lastShape !== null && sameKeys(keys, lastShape.keys) ? lastShape : shapeFor(keys);
   if (shape !== null) {
     put(shape.factory);
     shape.reader(object, slot);
@@ -438,13 +450,34 @@ export function encodeMessage(message, tape) {
   tape.markChunks = chunks.length;
   tape.markWrite = at;
   try {
-    encodeValue(message, -1, undefined);
+    if (typeof message !== "object" || message === null) {
+      encodeValue(message, -1, undefined);
+    } else {
+      // The root: a buffer, view or date on its own is left to Rust (src/clone.rs copies large
+      // buffers once), and so is a root whose shape is being skipped (see RETRY_AFTER).
+      const kind = core.cloneKind(message);
+      if (kind === PLAIN) {
+        const keys = ObjectKeys(message);
+        const shape = shapeOf(keys);
+        if (shape !== null && shape.skip > 0) {
+          shape.skip--;
+          return BAIL;
+        }
+        rootShape = shape;
+        encodePlain(message, keys, shape);
+      } else if (kind === ARRAY) {
+        encodeArray(message);
+      } else {
+        return BAIL;
+      }
+    }
     if (fixups.length !== 0) {
       put(FIXUPS);
       put(fixups.length);
       for (let i = 0; i < fixups.length; i++) put(fixups[i]);
     }
     tape.write = at;
+    if (rootShape !== null) rootShape.bails = 0;
     if (side.length === 0) return undefined;
     const list = side;
     side = newList();
@@ -452,9 +485,16 @@ export function encodeMessage(message, tape) {
   } catch (error) {
     tape.write = at;
     unwriteLast(tape);
-    if (error === BAIL) return BAIL;
+    if (error === BAIL) {
+      if (rootShape !== null) {
+        rootShape.bails++;
+        rootShape.skip = rootShape.bails < RETRY_AFTER ? rootShape.bails : RETRY_AFTER;
+      }
+      return BAIL;
+    }
     throw error;
   } finally {
+    rootShape = null;
     forgetSeen();
     if (side.length !== 0) side = newList();
     if (fixups.length !== 0) fixups = newList();
