@@ -63,6 +63,7 @@ function newList(array = []) {
 }
 
 // src/clone_kind.rs
+const OTHER = 0;
 const PLAIN = 1;
 const ARRAY = 2;
 const LEAF = 3;
@@ -277,6 +278,9 @@ let side = newList();
 let fixups = newList();
 /** Set once a value had to go to the side list after getters may have run. */
 let sideMode = false;
+/** Objects and arrays being written, one inside the other. */
+let depth = 0;
+const MAX_DEPTH = 256;
 
 function slotOf(object) {
   if (seenMap !== null) {
@@ -357,12 +361,18 @@ function encodeObject(value, holder, key) {
     }
     return;
   }
-  const kind = core.cloneKind(value);
+  // Past MAX_DEPTH a value is treated as one the tape does not copy: the decoder recurses as
+  // the encoder does, and must not run out of stack where the encoder did not.
+  const kind = depth < MAX_DEPTH ? core.cloneKind(value) : OTHER;
   if (kind === PLAIN) {
     const keys = ObjectKeys(value);
+    depth++;
     encodePlain(value, keys, shapeOf(keys));
+    depth--;
   } else if (kind === ARRAY) {
+    depth++;
     encodeArray(value);
+    depth--;
   } else {
     if (kind !== LEAF && !sideMode) {
       if (!gettersMayHaveRun()) throw BAIL;
@@ -494,6 +504,7 @@ export function encodeMessage(message, tape) {
     }
     throw error;
   } finally {
+    depth = 0;
     rootShape = null;
     forgetSeen();
     if (side.length !== 0) side = newList();

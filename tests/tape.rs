@@ -290,3 +290,23 @@ fn shapes_that_needed_the_serializer_still_arrive_exactly() {
     &["200 0"],
   );
 }
+
+#[test]
+fn deeply_nested_messages_arrive_whole() {
+  assert_prints(
+    &with_post(
+      r#"
+      // The tape copies 256 levels; deeper values go to the serializer (the decoder must not
+      // run out of stack where the encoder did not).
+      const make = (n) => { let d = { leaf: true }; for (let i = 0; i < n; i++) d = i % 2 ? { d } : [d]; return d; };
+      const depthOf = (x) => { let n = 0; while (!x.leaf) { x = Array.isArray(x) ? x[0] : x.d; n++; } return n; };
+      const depths = [];
+      for (const n of [10, 256, 257, 2000]) depths.push(depthOf(await post(make(n))));
+      let calls = 0;
+      const got = await post({ get g() { calls++; return 1; }, deep: make(1000) });
+      console.log(depths.join(), depthOf(got.deep), got.g, calls);
+      "#,
+    ),
+    &["10,256,257,2000 1000 1 1"],
+  );
+}
