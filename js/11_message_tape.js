@@ -3,18 +3,20 @@
 // Ports of a channel live in one isolate, so a message made of plain objects, arrays and
 // primitives does not need V8's ValueSerializer (whose per-message set-up is most of the cost of
 // a small message): the sender writes the message's structure and primitives onto the receiving
-// port's tape, a plain array, and the receiver rebuilds it from there. Primitives are immutable,
-// so they are stored as they are; objects are rebuilt by small functions compiled once per key
-// list (`() => ({"a": d(), "b": d()})`), so every copy gets the same hidden class.
+// port's tape (a queue of array chunks), and the receiver rebuilds it from there. Primitives are
+// immutable, so they are stored as they are. Objects are written by a reader and rebuilt by a
+// factory, both compiled once per key list (`() => ({"a": d(), "b": d()})`), so every copy gets
+// the same hidden class and every read is a named load.
 //
 // The copy follows the serializer's steps exactly: own enumerable string keys in order, each
 // read once (getters run where V8 would run them), depth first, holes kept, shared objects and
 // cycles kept. What the tape cannot copy itself goes elsewhere:
 // - values V8 copies from internal slots (dates, regexps, boxed primitives, buffers and views)
 //   go to a side list that Rust serializes in one call, so identity among them is kept;
-// - anything else (Map, Set, errors, class instances, proxies, platform objects) makes the
-//   whole message go through the serializer instead, when no getter has run yet; after a getter
-//   ran (the serializer would run it again) such values go to the side list too;
+// - anything else (Map, Set, errors, class instances, proxies, platform objects, values nested
+//   deeper than MAX_DEPTH) makes the whole message go through the serializer instead, when no
+//   getter has run yet; after a getter ran (the serializer would run it again) such values go
+//   to the side list too. A root shape that made the tape give up skips it for a while;
 // - functions and symbols throw the serializer's own DataCloneError.
 // Rust keeps one marker per tape message in the port's queue, so tape messages and serialized
 // ones are delivered in the order they were posted (src/messaging).
