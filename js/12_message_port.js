@@ -36,6 +36,8 @@ import {
 
 let entangle;
 let takeTapeMessage;
+/** Rust calls this when a port's peer was collected: what was posted to it is let go. */
+export let forgetPeer;
 let postPlain;
 
 export class MessagePort extends EventTarget {
@@ -58,6 +60,9 @@ export class MessagePort extends EventTarget {
       port.#outbox = peer.#inbox;
     };
     takeTapeMessage = (port, side) => decodeMessage(port.#inbox, side);
+    forgetPeer = (port) => {
+      port.#outbox = null;
+    };
   }
 
   static isMessagePort(value) {

@@ -28,6 +28,7 @@ import {
   deliverClose,
   deliverMessages,
   deliveryKind,
+  forgetPeer,
   MessageChannel,
   MessagePort,
 } from "v8mc:12_message_port.js";
@@ -128,6 +129,7 @@ core.setHooks({
   deliverClose,
   deliverMessages,
   deliveryKind,
+  forgetPeer,
   newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
   reportException,
   runTimer,

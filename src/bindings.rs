@@ -428,6 +428,7 @@ pub(crate) fn read_hooks(
     Some(v8::Global::new(scope, function))
   };
   let deliver_messages = function("deliverMessages")?;
+  let forget_peer = function("forgetPeer")?;
   let deliver_close = function("deliverClose")?;
   let new_data_clone_error = function("newDataCloneError")?;
   let report_exception = function("reportException")?;
@@ -460,6 +461,7 @@ pub(crate) fn read_hooks(
     .collect();
   Some(Hooks {
     deliver_messages,
+    forget_peer,
     deliver_close,
     new_data_clone_error,
     report_exception,

@@ -102,6 +102,7 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
     return Poll::Done;
   };
   state.ports.borrow_mut().sweep_collected();
+  forget_collected_peers(scope, &state);
   // Reading the clock is not free in VMs; most turns of a message flood have no timer.
   if !state.timers.borrow().is_empty() {
     let due = state.timers.borrow_mut().take_due(Instant::now());
@@ -138,6 +139,26 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
     Some(deadline) if deadline <= Instant::now() => Poll::Ready,
     Some(deadline) => Poll::WaitUntil(deadline),
     None => Poll::Done,
+  }
+}
+
+/// Tells the ports whose peer was collected, so they let go of the peer's message tape (what
+/// was posted to it before the sweep would otherwise stay reachable from the sender).
+fn forget_collected_peers(scope: &mut v8::PinScope<'_, '_>, state: &ContextState) {
+  if !state.ports.borrow().has_disentangled() {
+    return;
+  }
+  v8::scope!(let scope, scope);
+  let ports = state.ports.borrow_mut().take_disentangled(scope);
+  if ports.is_empty() {
+    return;
+  }
+  let Some(hooks) = state.hooks() else {
+    return;
+  };
+  let hook = v8::Local::new(scope, &hooks.forget_peer);
+  for port in ports {
+    call_hook(scope, state, hook, &[port.into()]);
   }
 }
 

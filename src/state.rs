@@ -38,6 +38,8 @@ pub fn process_output() -> Output {
 pub(crate) struct Hooks {
   /// Delivers a run of messages to a port (`js/12_message_port.js`).
   pub deliver_messages: v8::Global<v8::Function>,
+  /// Tells a port its peer was collected.
+  pub forget_peer: v8::Global<v8::Function>,
   pub deliver_close: v8::Global<v8::Function>,
   pub new_data_clone_error: v8::Global<v8::Function>,
   pub report_exception: v8::Global<v8::Function>,

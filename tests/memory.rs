@@ -121,6 +121,52 @@ fn a_million_object_messages_leave_no_tape_behind() {
   );
 }
 
+/// A receiver that JS dropped takes its tape with it, even while the sender lives on and never
+/// posts again (the sender's port is told when the receiver's record is swept).
+#[test]
+fn a_collected_receiver_frees_the_messages_posted_to_it() {
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "setup.js",
+      "globalThis.sender = new MessageChannel().port1; globalThis.keep = [];",
+    )
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  runtime.collect_garbage();
+  let before = runtime.isolate().get_heap_statistics().used_heap_size();
+  runtime
+    .execute_script(
+      "post.js",
+      r#"
+      {
+        // The receiver is never started nor kept: it is garbage with 50k messages queued.
+        const { port1 } = new MessageChannel();
+        for (let i = 0; i < 50000; i++) port1.postMessage({ i, text: "x".repeat(200) + i });
+        globalThis.sender = port1;
+      }
+      "#,
+    )
+    .unwrap();
+  let loaded = runtime.isolate().get_heap_statistics().used_heap_size();
+  for _ in 0..3 {
+    runtime.collect_garbage();
+    block_on(runtime.run_event_loop()).unwrap();
+  }
+  runtime.collect_garbage();
+  let after = runtime.isolate().get_heap_statistics().used_heap_size();
+  assert!(
+    loaded > before + (10 << 20),
+    "the messages took {} bytes",
+    loaded - before
+  );
+  assert!(
+    after < before + (2 << 20),
+    "heap before: {before}, with the messages: {loaded}, after the receiver was collected: {after}"
+  );
+  assert_eq!(captured.borrow().1, "");
+}
+
 #[test]
 fn posted_buffers_count_as_v8_external_memory_and_are_freed() {
   // The one-copy path hands V8 memory from the isolate's own allocator: V8 must see it (so

@@ -70,6 +70,8 @@ pub(crate) struct Ports {
   /// Ids whose JS objects the GC finalized; swept at the start of an event-loop turn because
   /// finalizers must not touch the map while it may be borrowed.
   collected: Rc<RefCell<Vec<PortId>>>,
+  /// Ports whose peer was swept, for JS to hear of (see `take_disentangled`).
+  disentangled: Vec<PortId>,
 }
 
 impl Ports {
@@ -87,13 +89,31 @@ impl Ports {
     let collected = std::mem::take(&mut *self.collected.borrow_mut());
     for id in collected {
       if let Some(port) = self.ports.remove(&id)
-        && let Some(peer) = port.peer.and_then(|peer| self.ports.get_mut(&peer))
+        && let Some(peer_id) = port.peer
+        && let Some(peer) = self.ports.get_mut(&peer_id)
       {
         // The peer can no longer be posted to: it is disentangled. (A close event for
         // garbage-collected peers is planned; Workers does not fire one either.)
         peer.peer = None;
+        self.disentangled.push(peer_id);
       }
     }
+  }
+
+  /// The JS objects of ports whose peer was collected since the last call: JS lets go of the
+  /// peer's message tape through them (`forgetPeer` in `js/12_message_port.js`).
+  pub fn take_disentangled<'s>(
+    &mut self,
+    scope: &mut v8::PinScope<'s, '_>,
+  ) -> Vec<v8::Local<'s, v8::Object>> {
+    std::mem::take(&mut self.disentangled)
+      .into_iter()
+      .filter_map(|id| self.ports.get(&id)?.object.to_local(scope))
+      .collect()
+  }
+
+  pub fn has_disentangled(&self) -> bool {
+    !self.disentangled.is_empty()
   }
 
   fn allocate_pair(&mut self) -> PortId {
