@@ -114,6 +114,8 @@ export const SERIALIZE = BAIL;
 // and a chunk is let go as soon as it has been read.
 const CHUNK_MIN = 64;
 const CHUNK_MAX = 32768;
+/** The largest chunk an emptied tape keeps for its next messages. */
+const CHUNK_KEEP = 1024;
 
 /** A port's incoming tape. */
 export function newTape() {
@@ -682,6 +684,11 @@ function peekFixups() {
 function finishRead(incoming) {
   const chunks = incoming.chunks;
   if (incoming.head === chunks.length - 1 && position === incoming.write) {
+    if (readChunk.length > CHUNK_KEEP) {
+      // A burst is over: an idle port does not keep a large chunk.
+      clearTape(incoming);
+      return;
+    }
     for (let i = 0; i < position; i++) readChunk[i] = undefined;
     if (incoming.head !== 0) {
       incoming.chunks = newList([readChunk]);
