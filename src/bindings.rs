@@ -308,11 +308,7 @@ fn next_message<'s>(
 ) {
   guarded(scope, &args, "nextMessage", |scope, state| {
     let id = port_id(scope, args.get(0));
-    let (data, kind) = crate::event_loop::next_message(scope, state, id);
-    if let Some(hooks) = state.hooks() {
-      hooks.set_delivery_kind(kind);
-    }
-    rv.set(data);
+    rv.set(crate::event_loop::next_message(scope, state, id));
   });
 }
 
@@ -443,16 +439,16 @@ pub(crate) fn read_hooks(
   let object_prototype = object("objectPrototype")?;
   let array_prototype = object("arrayPrototype")?;
   let core = object("core")?;
-  let task_clock = v8::Local::<v8::Float64Array>::try_from(get(scope, hooks, "taskClock")?)
-    .ok()
-    .filter(|clock| clock.byte_length() >= 8)?
-    .buffer(scope)?
-    .get_backing_store();
-  let delivery_kind = v8::Local::<v8::Int32Array>::try_from(get(scope, hooks, "deliveryKind")?)
-    .ok()
-    .filter(|slot| slot.byte_length() >= 4)?
-    .buffer(scope)?
-    .get_backing_store();
+  // The buffers behind the shared typed arrays; the values sit at their start.
+  let mut shared = |name: &str, is_kind: fn(&v8::Value) -> bool, size: usize| {
+    let value = get(scope, hooks, name)?;
+    let view = v8::Local::<v8::ArrayBufferView>::try_from(value)
+      .ok()
+      .filter(|view| is_kind(&value) && view.byte_offset() == 0 && view.byte_length() >= size)?;
+    Some(view.buffer(scope)?.get_backing_store())
+  };
+  let task_clock = shared("taskClock", v8::Value::is_float64_array, 8)?;
+  let delivery_kind = shared("deliveryKind", v8::Value::is_int32_array, 4)?;
   let list = get(scope, hooks, "platformPrototypes")?;
   let platform_prototypes = to_list(list, scope)
     .into_iter()

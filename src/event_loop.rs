@@ -7,7 +7,7 @@
 
 use crate::error::JsError;
 use crate::messaging::PortId;
-use crate::state::ContextState;
+use crate::state::{ContextState, Hooks};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -120,15 +120,11 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
     budget -= 1;
     {
       v8::scope!(let scope, scope);
-      if let Task::Message(port) = task {
-        // Delivery goes on in JS for as long as the next tasks are messages for the same port
-        // (see `next_message`), spending the turn's budget.
-        state.delivery_budget.set(budget);
-        deliver_messages(scope, &state, port);
-        budget = state.delivery_budget.replace(0);
-      } else {
-        run_task(scope, &state, task);
-      }
+      // A message task goes on delivering in JS while the next tasks are messages for the same
+      // port (see `next_message`), spending the turn's budget.
+      state.delivery_budget.set(budget);
+      run_task(scope, &state, task);
+      budget = state.delivery_budget.replace(0);
     }
     microtask_checkpoint(scope, &state);
   }
@@ -232,11 +228,16 @@ pub(crate) fn report_exception<'s>(
   }
 }
 
+/// Publishes the start time of the task about to run to JS (`taskClock`).
+fn stamp_task_start(state: &ContextState, hooks: &Hooks) {
+  hooks.set_task_clock(state.start.elapsed().as_secs_f64() * 1000.0);
+}
+
 fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) {
   let Some(hooks) = state.hooks() else {
     return;
   };
-  hooks.set_task_clock(state.start.elapsed().as_secs_f64() * 1000.0);
+  stamp_task_start(state, &hooks);
   match task {
     Task::Timer(id) => {
       let hook = v8::Local::new(scope, &hooks.run_timer);
@@ -251,8 +252,7 @@ fn run_task(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, task: Task) 
       let hook = v8::Local::new(scope, &hooks.deliver_close);
       call_hook(scope, state, hook, &[object]);
     }
-    // Delivered by deliver_messages.
-    Task::Message(_) => {}
+    Task::Message(port) => deliver_messages(scope, state, &hooks, port),
   }
 }
 
@@ -279,24 +279,22 @@ fn message_for_js<'s>(
   message: crate::clone::Message,
 ) -> (v8::Local<'s, v8::Value>, Delivery) {
   use crate::clone::{Message, value_of};
-  let (ok, lost) = match message {
-    Message::Tape(_) => (Delivery::Tape, Delivery::TapeLost),
-    _ => (Delivery::Value, Delivery::Lost),
+  let (message, ok, lost) = match message {
+    Message::Tape(None) => return (v8::undefined(scope).into(), Delivery::Tape),
+    Message::Tape(Some(side)) => (*side, Delivery::Tape, Delivery::TapeLost),
+    message => (message, Delivery::Value, Delivery::Lost),
   };
-  let value = match message {
-    Message::Tape(None) => return (v8::undefined(scope).into(), ok),
-    Message::Tape(Some(side)) => *side,
+  if let Message::Primitive(_) | Message::Bytes(_) = message {
     // Rebuilding these runs no JS and cannot throw (short of exhausting memory).
-    Message::Primitive(_) | Message::Bytes(_) => match value_of(scope, message) {
-      Some(value) => return (value, ok),
-      None => return (v8::undefined(scope).into(), lost),
-    },
-    message => message,
-  };
+    return match value_of(scope, message) {
+      Some(value) => (value, ok),
+      None => (v8::undefined(scope).into(), lost),
+    };
+  }
   // A message that cannot be deserialized becomes a messageerror event, not an exception.
   let value = {
     v8::tc_scope!(let tc, scope);
-    let value = value_of(tc, value).map(|value| v8::Global::new(tc, value));
+    let value = value_of(tc, message).map(|value| v8::Global::new(tc, value));
     if value.is_none() {
       tc.reset();
     }
@@ -308,21 +306,27 @@ fn message_for_js<'s>(
   }
 }
 
+/// Whether the task at the front of the queue continues a run of messages for `port` that the
+/// current turn still has budget for.
+fn run_continues(state: &ContextState, port: PortId) -> bool {
+  state.delivery_budget.get() > 0 && state.tasks.borrow().front() == Some(&Task::Message(port))
+}
+
 /// Runs a message task for `port` and, through `nextMessage`, the message tasks right behind it
 /// for the same port: one call into JS for a whole run of messages.
-fn deliver_messages(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, port: PortId) {
-  let Some(hooks) = state.hooks() else {
-    return;
-  };
-  hooks.set_task_clock(state.start.elapsed().as_secs_f64() * 1000.0);
+fn deliver_messages(
+  scope: &mut v8::PinScope<'_, '_>,
+  state: &ContextState,
+  hooks: &Hooks,
+  port: PortId,
+) {
   let Some(target) = state.ports.borrow_mut().take_for_task(scope, port, true) else {
     return;
   };
   let message = target.message.expect("message tasks carry a message");
   let (data, kind) = message_for_js(scope, message);
-  // Whether a run follows; JS does not ask for more otherwise (ping-pong has no runs).
-  let more =
-    state.delivery_budget.get() > 0 && state.tasks.borrow().front() == Some(&Task::Message(port));
+  // JS does not ask for more when no run follows (ping-pong has no runs).
+  let more = run_continues(state, port);
   let id = v8::Number::new(scope, port as f64).into();
   let kind = v8::Integer::new(scope, kind as i32).into();
   let more = v8::Boolean::new(scope, more).into();
@@ -336,29 +340,31 @@ fn deliver_messages(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, port
 }
 
 /// `nextMessage(port)`, called by JS after each message it delivered: performs that task's
-/// microtask checkpoint, then takes the next task if it is a message for the same port and the
-/// turn has budget left. Returns the message and how to deliver it.
+/// microtask checkpoint, then takes the next task if it continues the run. Returns the message
+/// and tells JS how to deliver it through the `deliveryKind` slot.
 pub(crate) fn next_message<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   state: &ContextState,
   port: PortId,
-) -> (v8::Local<'s, v8::Value>, Delivery) {
+) -> v8::Local<'s, v8::Value> {
   microtask_checkpoint(scope, state);
-  let budget = state.delivery_budget.get();
-  if budget == 0 || state.tasks.borrow().front() != Some(&Task::Message(port)) {
-    return (v8::undefined(scope).into(), Delivery::Stop);
-  }
   let Some(hooks) = state.hooks() else {
-    return (v8::undefined(scope).into(), Delivery::Stop);
+    return v8::undefined(scope).into();
   };
-  state.tasks.borrow_mut().pop_front();
-  state.delivery_budget.set(budget - 1);
-  hooks.set_task_clock(state.start.elapsed().as_secs_f64() * 1000.0);
-  let taken = state.ports.borrow_mut().take_for_task(scope, port, true);
-  match taken.and_then(|target| target.message) {
-    Some(message) => message_for_js(scope, message),
-    None => (v8::undefined(scope).into(), Delivery::Skip),
-  }
+  let (data, kind) = if run_continues(state, port) {
+    state.tasks.borrow_mut().pop_front();
+    state.delivery_budget.set(state.delivery_budget.get() - 1);
+    stamp_task_start(state, &hooks);
+    let taken = state.ports.borrow_mut().take_for_task(scope, port, true);
+    match taken.and_then(|target| target.message) {
+      Some(message) => message_for_js(scope, message),
+      None => (v8::undefined(scope).into(), Delivery::Skip),
+    }
+  } else {
+    (v8::undefined(scope).into(), Delivery::Stop)
+  };
+  hooks.set_delivery_kind(kind);
+  data
 }
 
 /// Whether the scope's context has tasks queued (timers not counted).

@@ -83,24 +83,26 @@ pub(crate) struct ContextState {
 impl Hooks {
   /// Publishes the start time of the task about to run to JS (`taskClock`).
   pub fn set_task_clock(&self, milliseconds: f64) {
-    if let Some(data) = self.task_clock.data() {
-      // SAFETY: the store is the live backing store of a Float64Array of at least one element
-      // (checked in read_hooks), which JS code cannot reach to detach or shrink; the write is
-      // unaligned-safe and happens on the isolate's thread while no JS runs.
-      unsafe { std::ptr::write_unaligned(data.as_ptr().cast::<f64>(), milliseconds) };
-    }
+    write_shared(&self.task_clock, milliseconds);
+  }
+
+  /// Tells JS how to deliver the message `nextMessage` returns (`deliveryKind`).
+  pub fn set_delivery_kind(&self, kind: crate::event_loop::Delivery) {
+    write_shared(&self.delivery_kind, kind as i32);
   }
 }
 
-impl Hooks {
-  /// Tells JS how to deliver the message `nextMessage` returns (`deliveryKind`).
-  pub fn set_delivery_kind(&self, kind: crate::event_loop::Delivery) {
-    if let Some(data) = self.delivery_kind.data() {
-      // SAFETY: as for set_task_clock: the live backing store of an Int32Array of at least one
-      // element (checked in read_hooks) that JS code cannot reach to detach; written on the
-      // isolate's thread inside a native call, so no JS runs meanwhile.
-      unsafe { std::ptr::write_unaligned(data.as_ptr().cast::<i32>(), kind as i32) };
-    }
+/// Writes `value` at the start of `store`, the buffer of a typed array JS reads it from.
+fn write_shared<T: Copy>(store: &v8::SharedRef<v8::BackingStore>, value: T) {
+  if store.byte_length() < std::mem::size_of::<T>() {
+    return;
+  }
+  if let Some(data) = store.data() {
+    // SAFETY: the store is the live backing store of one of the internal modules' typed arrays
+    // (kept alive by the SharedRef), at least `size_of::<T>()` bytes long (checked above), and
+    // JS code cannot reach those arrays to detach or shrink them; the write is unaligned-safe
+    // and happens on the isolate's thread while no JS runs.
+    unsafe { std::ptr::write_unaligned(data.as_ptr().cast::<T>(), value) };
   }
 }
 
