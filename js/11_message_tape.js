@@ -55,6 +55,18 @@ function withRoom(list) {
 /** Slot lists longer than this are dropped after the message instead of cleared. */
 const LIST_KEEP = 4096;
 
+/** Lets go of what `list` holds from `from` up to `to` (elements stay, as `undefined`). */
+function clearRange(list, from, to) {
+  for (let i = from; i < to; i++) list[i] = undefined;
+}
+
+/** A slot list after a message: cleared for the next one, or null once it grew too long. */
+function emptied(list, count) {
+  if (count > LIST_KEEP) return null;
+  clearRange(list, 0, count);
+  return list;
+}
+
 /**
  * An array for the tape's own bookkeeping. Writing an index an array does not have yet (or
  * reading a hole) consults its prototype chain, where a script may have put accessors; with no
@@ -197,7 +209,10 @@ const RETRY_AFTER = 64;
 /** The shape of the root of the message being encoded, if it has one. */
 let rootShape = null;
 
-/** The shape for objects with exactly `keys`, or null (too many keys or shapes). */
+/**
+ * The shape for objects with exactly `keys`, or null (too many keys or shapes). The last one is
+ * the likely one (a stream of messages of one shape).
+ */
 function shapeFor(keys) {
   if (lastShape !== null && sameKeys(keys, lastShape.keys)) return lastShape;
   if (keys.length > FACTORY_MAX_KEYS) return null;
@@ -262,8 +277,11 @@ function put(entry) {
   chunk[at++] = entry;
 }
 
+/** The "last chunk" of a tape that has none: full at once, so the first put makes one. */
+const NO_CHUNK = newList();
+
 function nextChunk() {
-  const size = chunk === null || chunk.length === 0 ? CHUNK_MIN : chunk.length * 2;
+  const size = chunk.length === 0 ? CHUNK_MIN : chunk.length * 2;
   // Holes would make writes and reads look at the prototype: every element is there already.
   chunk = core.newChunk(size < CHUNK_MAX ? size : CHUNK_MAX);
   const chunks = writing.chunks;
@@ -315,12 +333,8 @@ function addSeen(object) {
 /** Lets go of the objects of the last message (the arrays stay, for the next one). */
 function forgetSeen() {
   seenMap = null;
-  if (seenCount > LIST_KEEP) {
-    seen = null;
-    open = null;
-  } else {
-    for (let i = 0; i < seenCount; i++) seen[i] = undefined;
-  }
+  seen = emptied(seen, seenCount);
+  if (seen === null) open = null;
   seenCount = 0;
 }
 
@@ -371,7 +385,7 @@ function encodeObject(value, holder, key) {
   if (kind === PLAIN) {
     const keys = ObjectKeys(value);
     depth++;
-    encodePlain(value, keys, shapeOf(keys));
+    encodePlain(value, keys, shapeFor(keys));
     depth--;
   } else if (kind === ARRAY) {
     depth++;
@@ -386,11 +400,6 @@ function encodeObject(value, holder, key) {
     put(side.length);
     side[side.length] = value;
   }
-}
-
-/** The shape for `keys`; the last one is the likely one (a stream of messages of one shape). */
-function shapeOf(keys) {
-  return lastShape !== null && sameKeys(keys, lastShape.keys) ? lastShape : shapeFor(keys);
 }
 
 /** Writes a plain object; `keys` are its own enumerable string keys (listing them runs no user
@@ -454,36 +463,29 @@ export function encodeMessage(message, tape) {
   busy = true;
   writing = tape;
   const chunks = tape.chunks;
-  chunk = chunks.length === 0 ? null : chunks[chunks.length - 1];
+  chunk = chunks.length === 0 ? NO_CHUNK : chunks[chunks.length - 1];
   at = tape.write;
-  if (chunk === null) {
-    chunk = newList();
-    at = 0;
-  }
   tape.markList = chunks;
   tape.markChunks = chunks.length;
   tape.markWrite = at;
   try {
-    if (typeof message !== "object" || message === null) {
-      encodeValue(message, -1, undefined);
-    } else {
-      // The root: a buffer, view or date on its own is left to Rust (src/clone.rs copies large
-      // buffers once), and so is a root whose shape is being skipped (see RETRY_AFTER).
-      const kind = core.cloneKind(message);
-      if (kind === PLAIN) {
-        const keys = ObjectKeys(message);
-        const shape = shapeOf(keys);
-        if (shape !== null && shape.skip > 0) {
-          shape.skip--;
-          return BAIL;
-        }
-        rootShape = shape;
-        encodePlain(message, keys, shape);
-      } else if (kind === ARRAY) {
-        encodeArray(message);
-      } else {
+    // The root: only a plain object or an array. A primitive, or a buffer, view or date on its
+    // own, is left to Rust (src/clone.rs copies large buffers once), and so is a root whose
+    // shape is being skipped (see RETRY_AFTER).
+    const kind = core.cloneKind(message);
+    if (kind === PLAIN) {
+      const keys = ObjectKeys(message);
+      const shape = shapeFor(keys);
+      if (shape !== null && shape.skip > 0) {
+        shape.skip--;
         return BAIL;
       }
+      rootShape = shape;
+      encodePlain(message, keys, shape);
+    } else if (kind === ARRAY) {
+      encodeArray(message);
+    } else {
+      return BAIL;
     }
     if (fixups.length !== 0) {
       put(FIXUPS);
@@ -497,7 +499,6 @@ export function encodeMessage(message, tape) {
     side = newList();
     return list;
   } catch (error) {
-    tape.write = at;
     unwriteLast(tape);
     if (error === BAIL) {
       if (rootShape !== null) {
@@ -531,7 +532,7 @@ export function unwriteLast(tape) {
   const count = tape.markChunks;
   if (count !== 0) {
     const last = chunks[count - 1];
-    for (let i = tape.markWrite; i < last.length; i++) last[i] = undefined;
+    clearRange(last, tape.markWrite, last.length);
   }
   chunks.length = count;
   tape.write = tape.markWrite;
@@ -550,11 +551,19 @@ let sideValues = undefined;
 let slots = null;
 let slotCount = 0;
 
-/** The next slot, with room for it. */
+/**
+ * The next slot, with room for it. Slots follow first meeting (pre-order), so an object's is
+ * taken before its properties are rebuilt: `rebuilt(nextSlot(), build())`.
+ */
 function nextSlot() {
   const slot = slotCount++;
   if (slots === null || slot === slots.length) slots = withRoom(slots);
   return slot;
+}
+
+function rebuilt(slot, value) {
+  slots[slot] = value;
+  return value;
 }
 const dataDescriptor = {
   __proto__: null,
@@ -583,13 +592,7 @@ function take() {
 
 function decodeValue() {
   const entry = take();
-  if (typeof entry === "function") {
-    // Slots follow first meeting (pre-order): taken before the properties are rebuilt.
-    const slot = nextSlot();
-    const object = entry();
-    slots[slot] = object;
-    return object;
-  }
+  if (typeof entry === "function") return rebuilt(nextSlot(), entry());
   if (typeof entry !== "object" || entry === null) return entry;
   return decodeMarked(entry);
 }
@@ -598,13 +601,13 @@ function decodeMarked(entry) {
   switch (entry.kind) {
     case K_PACKED: {
       const n = entry.n === -1 ? take() : entry.n;
-      const slot = nextSlot();
       const factory = n <= ARRAY_FACTORY_MAX ? arrayFactory(n) : null;
-      const array = factory !== null
-        ? factory()
-        : ReflectApply(ArrayFrom, ArrayCtor, [{ __proto__: null, length: n }, decodeValue]);
-      slots[slot] = array;
-      return array;
+      return rebuilt(
+        nextSlot(),
+        factory !== null
+          ? factory()
+          : ReflectApply(ArrayFrom, ArrayCtor, [{ __proto__: null, length: n }, decodeValue]),
+      );
     }
     case K_HOLEY: {
       const n = entry.n === -1 ? take() : entry.n;
@@ -614,8 +617,7 @@ function decodeMarked(entry) {
         const value = decodeValue();
         if (value !== HOLE) defineData(array, i, value);
       }
-      slots[slot] = array;
-      return array;
+      return rebuilt(slot, array);
     }
     case K_OBJECT: {
       const n = take();
@@ -625,8 +627,7 @@ function decodeMarked(entry) {
         const key = take();
         defineData(object, key, decodeValue());
       }
-      slots[slot] = object;
-      return object;
+      return rebuilt(slot, object);
     }
     case K_REF:
       return slots[take()];
@@ -667,8 +668,7 @@ export function decodeMessage(incoming, side) {
     reading = null;
     readChunk = null;
     sideValues = undefined;
-    if (slotCount > LIST_KEEP) slots = null;
-    else for (let i = 0; i < slotCount; i++) slots[i] = undefined;
+    slots = emptied(slots, slotCount);
     slotCount = 0;
   }
   return value;
@@ -689,7 +689,7 @@ function finishRead(incoming) {
       clearTape(incoming);
       return;
     }
-    for (let i = 0; i < position; i++) readChunk[i] = undefined;
+    clearRange(readChunk, 0, position);
     if (incoming.head !== 0) {
       incoming.chunks = newList([readChunk]);
       incoming.head = 0;

@@ -170,7 +170,6 @@ export class MessageChannel {
 
 configureInterface(MessageChannel);
 
-
 // How a message reaches deliverMessages: src/event_loop.rs `Delivery`.
 const VALUE = 0;
 const TAPE = 1;
