@@ -155,16 +155,16 @@ fn create_snapshot(sources: &[(String, String)]) -> Vec<u8> {
         None,
       );
       let mut source = v8::script_compiler::Source::new(code, Some(&origin));
-      let module = // Eager: every function gets its bytecode now and the snapshot keeps it, so a
-      // runtime compiles nothing lazily at start-up; nothing runs, so no type feedback from
-      // the stand-in natives ends up in the snapshot.
-      v8::script_compiler::compile_module2(
+      // Eager: every function gets its bytecode now and the snapshot keeps it, so a runtime
+      // compiles nothing lazily at start-up; nothing runs, so no type feedback from the
+      // stand-in natives ends up in the snapshot.
+      let module = v8::script_compiler::compile_module2(
         scope,
         &mut source,
         v8::script_compiler::CompileOptions::EagerCompile,
         v8::script_compiler::NoCacheReason::NoReason,
       )
-        .unwrap_or_else(|| panic!("{specifier} does not compile: {}", exception_text(scope)));
+      .unwrap_or_else(|| panic!("{specifier} does not compile: {}", exception_text(scope)));
       let module = v8::Global::new(scope, module);
       MODULES.with(|m| m.borrow_mut().insert(specifier.clone(), module));
     }

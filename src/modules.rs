@@ -187,21 +187,15 @@ fn resolve_callback<'s>(
       .cloned();
     (specifier, module)
   }));
-  match found {
-    Ok((_, Some(module))) => Some(v8::Local::new(scope, module)),
-    Ok((specifier, None)) => {
-      let message = v8::String::new(scope, &format!("cannot resolve module {specifier:?}"))?;
-      let error = v8::Exception::error(scope, message);
-      scope.throw_exception(error);
-      None
-    }
-    Err(_) => {
-      let message = v8::String::new(scope, "internal error while resolving a module")?;
-      let error = v8::Exception::error(scope, message);
-      scope.throw_exception(error);
-      None
-    }
-  }
+  let text = match found {
+    Ok((_, Some(module))) => return Some(v8::Local::new(scope, module)),
+    Ok((specifier, None)) => format!("cannot resolve module {specifier:?}"),
+    Err(_) => "internal error while resolving a module".to_owned(),
+  };
+  let message = v8::String::new(scope, &text)?;
+  let error = v8::Exception::error(scope, message);
+  scope.throw_exception(error);
+  None
 }
 
 /// Loads, instantiates and evaluates a module graph. Returns the evaluation promise (settled

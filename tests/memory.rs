@@ -1,7 +1,11 @@
 //! Ports and their queues are freed when JS drops them; long runs do not accumulate state.
 
 use crate::setup::{block_on, runtime_with};
-use v8_message_channel::Compat;
+use v8_message_channel::{Compat, Runtime};
+
+fn used_heap(runtime: &mut Runtime) -> usize {
+  runtime.isolate().get_heap_statistics().used_heap_size()
+}
 
 #[test]
 fn dropped_channels_are_freed_after_garbage_collection() {
@@ -109,7 +113,7 @@ fn a_million_object_messages_leave_no_tape_behind() {
     block_on(runtime.run_event_loop()).unwrap();
     runtime.collect_garbage();
     runtime.collect_garbage();
-    heap_after.push(runtime.isolate().get_heap_statistics().used_heap_size());
+    heap_after.push(used_heap(&mut runtime));
   }
   assert_eq!(captured.borrow().0, "received 100000\nreceived 1000000\n");
   assert_eq!(runtime.queued_messages(), 0);
@@ -129,12 +133,12 @@ fn a_collected_receiver_frees_the_messages_posted_to_it() {
   runtime
     .execute_script(
       "setup.js",
-      "globalThis.sender = new MessageChannel().port1; globalThis.keep = [];",
+      "globalThis.sender = new MessageChannel().port1;",
     )
     .unwrap();
   block_on(runtime.run_event_loop()).unwrap();
   runtime.collect_garbage();
-  let before = runtime.isolate().get_heap_statistics().used_heap_size();
+  let before = used_heap(&mut runtime);
   runtime
     .execute_script(
       "post.js",
@@ -148,13 +152,13 @@ fn a_collected_receiver_frees_the_messages_posted_to_it() {
       "#,
     )
     .unwrap();
-  let loaded = runtime.isolate().get_heap_statistics().used_heap_size();
+  let loaded = used_heap(&mut runtime);
   for _ in 0..3 {
     runtime.collect_garbage();
     block_on(runtime.run_event_loop()).unwrap();
   }
   runtime.collect_garbage();
-  let after = runtime.isolate().get_heap_statistics().used_heap_size();
+  let after = used_heap(&mut runtime);
   assert!(
     loaded > before + (10 << 20),
     "the messages took {} bytes",
@@ -172,9 +176,7 @@ fn posted_buffers_count_as_v8_external_memory_and_are_freed() {
   // The one-copy path hands V8 memory from the isolate's own allocator: V8 must see it (so
   // its GC keeps up with large messages) and free it once the receiver drops it.
   let (mut runtime, captured) = runtime_with(Compat::latest());
-  let external = |runtime: &mut v8_message_channel::Runtime| {
-    runtime.isolate().get_heap_statistics().external_memory()
-  };
+  let external = |runtime: &mut Runtime| runtime.isolate().get_heap_statistics().external_memory();
   runtime.collect_garbage();
   let before = external(&mut runtime);
   runtime
