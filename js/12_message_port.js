@@ -99,6 +99,12 @@ export class MessagePort extends EventTarget {
       if (outbox !== null && typeof message === "object" && message !== null) {
         const side = encodeMessage(message, outbox);
         if (side !== SERIALIZE) {
+          // Right behind a tape post of this port, Rust's queues end with that post's entries,
+          // so this one only needs counting (Rust adds them before it next looks at a queue).
+          if (side === undefined && pendingPosts[0] === port.#id && pendingPosts[1] < PENDING_MAX) {
+            pendingPosts[1]++;
+            return;
+          }
           let queued;
           try {
             queued = core.portPostTape(port.#id, side);
@@ -179,6 +185,16 @@ const STOP = 5;
 
 /** Where `core.nextMessage` says how to deliver the message it returns. */
 export const deliveryKind = new Int32Array(1);
+
+/**
+ * Tape posts made without a call into Rust: [sender port id, count]. `core.portPostTape` puts
+ * the id of its sender in slot 0 when the post it queued is the last entry of Rust's queues;
+ * until Rust touches a queue again (and then first queues `count` more posts of that sender,
+ * see src/messaging), further tape posts of the same port only add to the count. Rust resets
+ * both slots whenever it takes them over.
+ */
+export const pendingPosts = new Int32Array(2);
+const PENDING_MAX = 0x3fffffff;
 
 /**
  * Rust calls this for a message task, with the message and how to deliver it. Each message is

@@ -29,6 +29,7 @@ import {
   deliverMessages,
   deliveryKind,
   forgetPeer,
+  pendingPosts,
   MessageChannel,
   MessagePort,
 } from "v8mc:12_message_port.js";
@@ -129,6 +130,7 @@ core.setHooks({
   deliverClose,
   deliverMessages,
   deliveryKind,
+  pendingPosts,
   forgetPeer,
   newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
   reportException,

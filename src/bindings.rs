@@ -6,7 +6,7 @@ use crate::clone;
 use crate::error::JsError;
 use crate::messaging;
 use crate::native_names::NATIVE_NAMES;
-use crate::state::{ContextState, Hooks, Stream};
+use crate::state::{ContextState, Hooks, SharedCells, Stream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
@@ -440,15 +440,16 @@ pub(crate) fn read_hooks(
   let array_prototype = object("arrayPrototype")?;
   let core = object("core")?;
   // The buffers behind the shared typed arrays; the values sit at their start.
-  let mut shared = |name: &str, is_kind: fn(&v8::Value) -> bool, size: usize| {
+  let mut shared = |name: &str, is_kind: fn(&v8::Value) -> bool| {
     let value = get(scope, hooks, name)?;
     let view = v8::Local::<v8::ArrayBufferView>::try_from(value)
       .ok()
-      .filter(|view| is_kind(&value) && view.byte_offset() == 0 && view.byte_length() >= size)?;
+      .filter(|view| is_kind(&value) && view.byte_offset() == 0)?;
     Some(view.buffer(scope)?.get_backing_store())
   };
-  let task_clock = shared("taskClock", v8::Value::is_float64_array, 8)?;
-  let delivery_kind = shared("deliveryKind", v8::Value::is_int32_array, 4)?;
+  let task_clock = SharedCells::new(shared("taskClock", v8::Value::is_float64_array)?, 1)?;
+  let delivery_kind = SharedCells::new(shared("deliveryKind", v8::Value::is_int32_array)?, 1)?;
+  let pending_posts = SharedCells::new(shared("pendingPosts", v8::Value::is_int32_array)?, 2)?;
   let list = get(scope, hooks, "platformPrototypes")?;
   let platform_prototypes = to_list(list, scope)
     .into_iter()
@@ -471,6 +472,7 @@ pub(crate) fn read_hooks(
     core,
     task_clock,
     delivery_kind,
+    pending_posts,
   })
 }
 

@@ -6,7 +6,7 @@
 //! when no task and no timer is left: a started port that waits for messages keeps nothing alive.
 
 use crate::error::JsError;
-use crate::messaging::PortId;
+use crate::messaging::{PortId, queue_counted_posts};
 use crate::state::{ContextState, Hooks};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -101,6 +101,7 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
   let Some(state) = ContextState::get(scope) else {
     return Poll::Done;
   };
+  queue_counted_posts(&state);
   state.ports.borrow_mut().sweep_collected();
   forget_collected_peers(scope, &state);
   // Reading the clock is not free in VMs; most turns of a message flood have no timer.
@@ -127,6 +128,7 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
       budget = state.delivery_budget.replace(0);
     }
     microtask_checkpoint(scope, &state);
+    queue_counted_posts(&state);
   }
   if !state.tasks.borrow().is_empty() {
     return Poll::Ready;
@@ -309,6 +311,7 @@ fn message_for_js<'s>(
 /// Whether the task at the front of the queue continues a run of messages for `port` that the
 /// current turn still has budget for.
 fn run_continues(state: &ContextState, port: PortId) -> bool {
+  queue_counted_posts(state);
   state.delivery_budget.get() > 0 && state.tasks.borrow().front() == Some(&Task::Message(port))
 }
 
@@ -369,13 +372,18 @@ pub(crate) fn next_message<'s>(
 
 /// Whether the scope's context has tasks queued (timers not counted).
 pub(crate) fn has_queued_tasks(scope: &v8::PinScope<'_, '_>) -> bool {
-  ContextState::get(scope).is_some_and(|state| !state.tasks.borrow().is_empty())
+  ContextState::get(scope).is_some_and(|state| {
+    queue_counted_posts(&state);
+    !state.tasks.borrow().is_empty()
+  })
 }
 
 /// Whether the scope's context has queued tasks or pending timers.
 pub fn has_pending_work(scope: &v8::PinScope<'_, '_>) -> bool {
-  ContextState::get(scope)
-    .is_some_and(|state| !state.tasks.borrow().is_empty() || !state.timers.borrow().is_empty())
+  ContextState::get(scope).is_some_and(|state| {
+    queue_counted_posts(&state);
+    !state.tasks.borrow().is_empty() || !state.timers.borrow().is_empty()
+  })
 }
 
 /// Takes the errors reported as uncaught so far (they were printed when they happened).

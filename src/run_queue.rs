@@ -57,6 +57,31 @@ impl<T: Repeat> RunQueue<T> {
     self.runs.push_back((item, 1));
   }
 
+  /// Appends `n` items equal to `item` (which must be repeatable), in O(1) runs.
+  pub fn push_back_n(&mut self, item: T, n: usize) {
+    if n == 0 {
+      return;
+    }
+    self.push_back(item);
+    let mut left = n - 1;
+    while left > 0 {
+      let Some((last, count)) = self.runs.back_mut() else {
+        return;
+      };
+      let added = left.min((u32::MAX - *count) as usize);
+      *count += added as u32;
+      self.len += added;
+      left -= added;
+      if left > 0 {
+        // The run is full: a new one starts with the rest.
+        let Some(copy) = last.repeat() else {
+          return;
+        };
+        self.runs.push_back((copy, 0));
+      }
+    }
+  }
+
   pub fn pop_front(&mut self) -> Option<T> {
     self.pop(End::Front)
   }
@@ -128,6 +153,22 @@ mod tests {
     }
     assert_eq!(out, items);
     assert!(queue.is_empty());
+  }
+
+  #[test]
+  fn push_back_n_extends_the_last_run() {
+    let mut queue = RunQueue::default();
+    queue.extend([3, 2]);
+    queue.push_back_n(2, 4);
+    queue.push_back_n(4, 0);
+    queue.push_back_n(4, 2);
+    assert_eq!(queue.len(), 8);
+    assert_eq!(queue.runs.len(), 3, "3, 2x5, 4x2");
+    let mut out = Vec::new();
+    while let Some(item) = queue.pop_front() {
+      out.push(item);
+    }
+    assert_eq!(out, [3, 2, 2, 2, 2, 2, 4, 4]);
   }
 
   #[test]

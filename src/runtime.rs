@@ -10,6 +10,7 @@ use crate::event_loop::{
   Poll, has_pending_work, has_queued_tasks, microtask_checkpoint, run_tasks, take_uncaught_errors,
 };
 use crate::install::{attach_to_snapshot_context, install_with_output};
+use crate::messaging::queue_counted_posts;
 use crate::modules;
 use crate::state::{ContextState, Output, process_output};
 use std::path::Path;
@@ -274,6 +275,7 @@ impl Runtime {
   pub fn live_ports(&mut self) -> usize {
     self.with_context(|scope| {
       ContextState::get(scope).map_or(0, |state| {
+        queue_counted_posts(&state);
         let mut ports = state.ports.borrow_mut();
         ports.sweep_collected();
         ports.len()
@@ -284,7 +286,10 @@ impl Runtime {
   /// Messages queued in ports and not yet delivered (diagnostics).
   pub fn queued_messages(&mut self) -> usize {
     self.with_context(|scope| {
-      ContextState::get(scope).map_or(0, |state| state.ports.borrow().queued_messages())
+      ContextState::get(scope).map_or(0, |state| {
+        queue_counted_posts(&state);
+        state.ports.borrow().queued_messages()
+      })
     })
   }
 

@@ -49,11 +49,14 @@ pub(crate) struct Hooks {
   pub apply_compat: v8::Global<v8::Function>,
   /// The bindings object the internal modules hold.
   pub core: v8::Global<v8::Object>,
-  /// The 8 bytes behind `taskClock` in `js/03_event.js`: the start time of the current task.
-  pub task_clock: v8::SharedRef<v8::BackingStore>,
-  /// The 4 bytes behind `deliveryKind` in `js/12_message_port.js`: how the message
-  /// `nextMessage` returns is to be delivered.
-  pub delivery_kind: v8::SharedRef<v8::BackingStore>,
+  /// `taskClock` in `js/03_event.js`: the start time of the current task.
+  pub task_clock: SharedCells<f64>,
+  /// `deliveryKind` in `js/12_message_port.js`: how the message `nextMessage` returns is to
+  /// be delivered.
+  pub delivery_kind: SharedCells<i32>,
+  /// `pendingPosts` in `js/12_message_port.js`: the port whose tape posts JS may count instead
+  /// of queueing, and how many it counted (see `crate::messaging::queue_counted_posts`).
+  pub pending_posts: SharedCells<i32>,
   pub message_port_prototype: v8::Global<v8::Object>,
   /// The context's `Object.prototype` and `Array.prototype`, for `crate::clone_kind`.
   pub object_prototype: v8::Global<v8::Object>,
@@ -83,26 +86,72 @@ pub(crate) struct ContextState {
 impl Hooks {
   /// Publishes the start time of the task about to run to JS (`taskClock`).
   pub fn set_task_clock(&self, milliseconds: f64) {
-    write_shared(&self.task_clock, milliseconds);
+    self.task_clock.set(0, milliseconds);
   }
 
   /// Tells JS how to deliver the message `nextMessage` returns (`deliveryKind`).
   pub fn set_delivery_kind(&self, kind: crate::event_loop::Delivery) {
-    write_shared(&self.delivery_kind, kind as i32);
+    self.delivery_kind.set(0, kind as i32);
+  }
+
+  /// Takes the tape posts JS counted (`pendingPosts`): the sender and the count. JS may not
+  /// count more until [`Hooks::allow_counted_posts`]. `None` when there are none.
+  pub fn take_counted_posts(&self) -> Option<(u64, usize)> {
+    let sender = self.pending_posts.get(0);
+    if sender == 0 {
+      return None;
+    }
+    self.pending_posts.set(0, 0);
+    let count = self.pending_posts.get(1);
+    self.pending_posts.set(1, 0);
+    Some((u64::try_from(sender).ok()?, usize::try_from(count).ok()?)).filter(|&(_, n)| n > 0)
+  }
+
+  /// Lets JS count further tape posts of `sender` (its last one ends Rust's queues).
+  pub fn allow_counted_posts(&self, sender: u64) {
+    if let Ok(sender) = i32::try_from(sender) {
+      self.pending_posts.set(0, sender);
+    }
   }
 }
 
-/// Writes `value` at the start of `store`, the buffer of a typed array JS reads it from.
-fn write_shared<T: Copy>(store: &v8::SharedRef<v8::BackingStore>, value: T) {
-  if store.byte_length() < std::mem::size_of::<T>() {
-    return;
+/// The elements of one of the internal modules' typed arrays, which Rust and JS both read and
+/// write (never at the same time: JS and Rust take turns on the isolate's thread). The address
+/// is taken once; nothing can detach or resize the buffer, as no user code can reach it.
+pub(crate) struct SharedCells<T> {
+  cells: std::ptr::NonNull<T>,
+  len: usize,
+  /// Keeps the memory alive.
+  _store: v8::SharedRef<v8::BackingStore>,
+}
+
+impl<T: Copy> SharedCells<T> {
+  /// The first `len` elements of `store`, or `None` if it is shorter or has no memory.
+  pub fn new(store: v8::SharedRef<v8::BackingStore>, len: usize) -> Option<Self> {
+    if store.byte_length() < len * std::mem::size_of::<T>() || store.is_shared() {
+      return None;
+    }
+    let cells = store.data()?.cast::<T>();
+    Some(Self {
+      cells,
+      len,
+      _store: store,
+    })
   }
-  if let Some(data) = store.data() {
-    // SAFETY: the store is the live backing store of one of the internal modules' typed arrays
-    // (kept alive by the SharedRef), at least `size_of::<T>()` bytes long (checked above), and
-    // JS code cannot reach those arrays to detach or shrink them; the write is unaligned-safe
-    // and happens on the isolate's thread while no JS runs.
-    unsafe { std::ptr::write_unaligned(data.as_ptr().cast::<T>(), value) };
+
+  pub fn get(&self, index: usize) -> T {
+    assert!(index < self.len);
+    // SAFETY: `index < len` and the store holds `len` elements (checked in `new`), kept alive
+    // by `_store` and never detached or resized (see the type); reads are unaligned-safe and
+    // happen on the isolate's thread while no JS runs.
+    unsafe { std::ptr::read_unaligned(self.cells.as_ptr().add(index)) }
+  }
+
+  pub fn set(&self, index: usize, value: T) {
+    assert!(index < self.len);
+    // SAFETY: as in `get`; the memory is not Rust's, so writing through `&self` aliases no
+    // Rust reference.
+    unsafe { std::ptr::write_unaligned(self.cells.as_ptr().add(index), value) };
   }
 }
 

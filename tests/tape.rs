@@ -2,7 +2,8 @@
 //! and must come out exactly as V8's serializer would make it. Most tests post a value and
 //! compare with `structuredClone` (which always uses the serializer) of the same value.
 
-use crate::setup::assert_prints;
+use crate::setup::{assert_prints, block_on, runtime_with};
+use v8_message_channel::{Compat, has_pending_work};
 
 /// Runs `body` with `post(value)`: a promise of the value after a trip through a channel.
 fn with_post(body: &str) -> String {
@@ -309,4 +310,84 @@ fn deeply_nested_messages_arrive_whole() {
     ),
     &["10,256,257,2000 1000 1 1"],
   );
+}
+
+#[test]
+fn counted_posts_keep_their_place_among_all_queued_tasks() {
+  // Tape posts right behind one another are only counted in JS until Rust next looks at a
+  // queue (src/messaging): they must still come out in post order with everything else.
+  assert_prints(
+    r#"
+    const log = [];
+    const a = new MessageChannel(), b = new MessageChannel();
+    a.port2.onmessage = (e) => log.push("a:" + JSON.stringify(e.data instanceof Map ? [...e.data] : e.data));
+    b.port2.onmessage = (e) => log.push("b:" + JSON.stringify(e.data));
+    const pending = new MessageChannel();
+    for (let i = 0; i < 3; i++) a.port1.postMessage({ i });
+    a.port1.postMessage(3);
+    for (let i = 4; i < 6; i++) a.port1.postMessage({ i });
+    b.port1.postMessage({ b: 0 });
+    a.port1.postMessage({ i: 6 });
+    a.port1.postMessage(new Map([["i", 7]]));
+    a.port1.postMessage({ i: 8, m: new Map() });
+    a.port1.postMessage([9]);
+    b.port1.postMessage({ b: 1 });
+    for (let i = 0; i < 4; i++) pending.port1.postMessage({ p: i });
+    queueMicrotask(() => a.port1.postMessage({ i: "micro" }));
+    a.port1.postMessage({ i: 10 });
+    const closing = new MessageChannel();
+    closing.port2.onmessage = (e) => log.push("c:" + JSON.stringify(e.data));
+    closing.port1.postMessage({ c: 0 });
+    closing.port1.postMessage({ c: 1 });
+    closing.port1.close();
+    setTimeout(() => {
+      pending.port2.onmessage = (e) => log.push("p:" + JSON.stringify(e.data));
+      pending.port1.postMessage({ p: "after start" });
+      setTimeout(() => { console.log(log.join(" ")); a.port1.close(); b.port1.close(); pending.port1.close(); }, 5);
+    }, 5);
+    "#,
+    &[concat!(
+      r#"a:{"i":0} a:{"i":1} a:{"i":2} a:3 a:{"i":4} a:{"i":5} b:{"b":0} a:{"i":6} a:[["i",7]] "#,
+      r#"a:{"i":8,"m":{}} a:[9] b:{"b":1} a:{"i":10} c:{"c":0} c:{"c":1} a:{"i":"micro"} "#,
+      r#"p:{"p":0} p:{"p":1} p:{"p":2} p:{"p":3} p:{"p":"after start"}"#
+    )],
+  );
+}
+
+#[test]
+fn counted_posts_are_seen_by_the_embedder_api_and_the_receiver() {
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "counted.js",
+      r#"
+      globalThis.waiting = new MessageChannel();
+      for (let i = 0; i < 1000; i++) waiting.port1.postMessage({ i });
+      globalThis.started = new MessageChannel();
+      started.port2.onmessage = (e) => { if (e.data.i === 499) console.log("all 500"); };
+      for (let i = 0; i < 500; i++) started.port1.postMessage({ i });
+      "#,
+    )
+    .unwrap();
+  assert_eq!(runtime.queued_messages(), 1500);
+  {
+    // What an embedder driving its own loop asks before sleeping.
+    let context = runtime.context().clone();
+    v8::scope!(let scope, runtime.isolate());
+    let context = v8::Local::new(scope, &context);
+    let scope = &mut v8::ContextScope::new(scope, context);
+    assert!(has_pending_work(scope));
+  }
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(
+    runtime.queued_messages(),
+    1000,
+    "the unstarted port keeps its messages"
+  );
+  runtime
+    .execute_script("close.js", "waiting.port2.close(); started.port1.close();")
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(runtime.queued_messages(), 0);
+  assert_eq!(captured.borrow().0, "all 500\n");
 }

@@ -8,7 +8,9 @@
 
 mod natives;
 
-pub(crate) use natives::{port_close, port_pair, port_post, port_post_tape, port_start};
+pub(crate) use natives::{
+  port_close, port_pair, port_post, port_post_tape, port_start, queue_counted_posts,
+};
 
 use crate::clone::Message;
 use crate::event_loop::Task;

@@ -102,11 +102,48 @@ pub(crate) fn port_post_tape<'s>(
   side: Option<v8::Local<'s, v8::Value>>,
 ) -> Option<bool> {
   let hooks = state.hooks()?;
+  let plain = side.is_none();
   let side = match side {
     Some(side) => Some(Box::new(clone::message_of(scope, &hooks, side, &[])?)),
     None => None,
   };
-  Some(enqueue(scope, state, id, Message::Tape(side)))
+  let queued = enqueue(scope, state, id, Message::Tape(side));
+  if queued && plain {
+    hooks.allow_counted_posts(id);
+  }
+  Some(queued)
+}
+
+/// Queues the tape posts JS counted instead of calling `portPostTape` (`pendingPosts` in
+/// `js/12_message_port.js`) and stops JS from counting more. JS counts only right after a tape
+/// post that was queued, and only until Rust next touches a queue, so the counted posts go
+/// where that post went, as it went. Everything that reads or changes the queues calls this
+/// first: the port natives, `nextMessage` and the event loop.
+pub(crate) fn queue_counted_posts(state: &ContextState) {
+  let taken = (state.hooks.borrow().as_ref()).and_then(|hooks| hooks.take_counted_posts());
+  let Some((sender, count)) = taken else {
+    return;
+  };
+  let mut ports = state.ports.borrow_mut();
+  let Some(peer_id) = ports.ports.get(&sender).and_then(|port| port.peer) else {
+    return;
+  };
+  let Some(peer) = ports.ports.get_mut(&peer_id) else {
+    return;
+  };
+  match peer.state {
+    PortState::Closed => {}
+    PortState::Pending => peer.queue.push_back_n(Message::Tape(None), count),
+    PortState::Started => {
+      // The post before them queued a task that has not run, so the port is held already.
+      peer.queue.push_back_n(Message::Tape(None), count);
+      peer.queued_tasks += count;
+      state
+        .tasks
+        .borrow_mut()
+        .push_back_n(Task::Message(peer_id), count);
+    }
+  }
 }
 
 /// Queues `message` on the peer of `id`; false when it was dropped (closed or disentangled port,
@@ -117,6 +154,8 @@ fn enqueue(
   id: PortId,
   message: Message,
 ) -> bool {
+  // After serializing, which may have run getters that posted.
+  queue_counted_posts(state);
   let mut ports = state.ports.borrow_mut();
   let Some(peer_id) = ports
     .ports
@@ -152,6 +191,7 @@ fn enqueue(
 
 /// `start()`: https://html.spec.whatwg.org/multipage/web-messaging.html#dom-messageport-start
 pub(crate) fn port_start(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, id: PortId) {
+  queue_counted_posts(state);
   let mut ports = state.ports.borrow_mut();
   let Some(port) = ports.ports.get_mut(&id) else {
     return;
@@ -180,6 +220,7 @@ pub(crate) fn port_start(scope: &mut v8::PinScope<'_, '_>, state: &ContextState,
 /// `close()`: https://html.spec.whatwg.org/multipage/web-messaging.html#dom-messageport-close,
 /// plus the Workers behaviour of a `close` event on both ports, once each.
 pub(crate) fn port_close(scope: &mut v8::PinScope<'_, '_>, state: &ContextState, id: PortId) {
+  queue_counted_posts(state);
   let mut ports = state.ports.borrow_mut();
   let Some(port) = ports.ports.get_mut(&id) else {
     return;
