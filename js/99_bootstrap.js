@@ -125,6 +125,7 @@ core.setHooks({
   ],
   messagePortPrototype: MessagePort.prototype,
   objectPrototype: Object.prototype,
+  globalObject: globalThis,
   arrayPrototype: Array.prototype,
   taskClock,
   deliverClose,

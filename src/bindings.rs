@@ -66,10 +66,14 @@ pub(crate) fn set_natives(
     v8::External::new(scope, Rc::as_ptr(state) as *mut std::ffi::c_void).into();
   for (name, callback) in natives() {
     let key = v8::String::new(scope, name).expect("short string");
-    let function = v8::Function::builder_raw(callback)
-      .data(data)
-      .build(scope)
-      .expect("function creation");
+    let function = match fast_overloads(name) {
+      Some(overloads) => v8::FunctionTemplate::builder_raw(callback)
+        .data(data)
+        .build_fast(scope, overloads)
+        .get_function(scope),
+      None => v8::Function::builder_raw(callback).data(data).build(scope),
+    }
+    .expect("function creation");
     function.set_name(key);
     core.set(scope, key.into(), function.into());
   }
@@ -333,6 +337,52 @@ fn new_chunk<'s>(
   });
 }
 
+/// Natives that optimized code may call as V8 fast API calls (a plain C call instead of an API
+/// callback): only at run time, so the snapshot made by build.rs does not need their addresses.
+fn fast_overloads(name: &str) -> Option<&'static [v8::fast_api::CFunction]> {
+  use v8::fast_api::{CFunction, CFunctionInfo, Int64Representation, Type};
+  const CLONE_KIND: &[CFunction] = &[CFunction::new(
+    clone_kind_fast as _,
+    &CFunctionInfo::new(
+      Type::Int32.as_info(),
+      &[
+        Type::V8Value.as_info(),
+        Type::V8Value.as_info(),
+        Type::CallbackOptions.as_info(),
+      ],
+      Int64Representation::Number,
+    ),
+  )];
+  (name == "cloneKind").then_some(CLONE_KIND)
+}
+
+/// `cloneKind(value)` from optimized code: the native the message path calls for every object
+/// it posts. The same answer as [`clone_kind`]; a panic answers OTHER (the serializer's path).
+fn clone_kind_fast(
+  _receiver: v8::Local<v8::Value>,
+  value: v8::Local<v8::Value>,
+  options: *mut v8::fast_api::FastApiCallbackOptions,
+) -> i32 {
+  catch_unwind(AssertUnwindSafe(|| {
+    // SAFETY: V8 passes options that are valid for the duration of the call.
+    let options = unsafe { &*options };
+    let Ok(data) = v8::Local::<v8::External>::try_from(options.data) else {
+      return crate::clone_kind::OTHER;
+    };
+    // SAFETY: the function's data is the state pointer `set_natives` gave it, which lives as
+    // long as the context (see `guarded`).
+    let state = unsafe { &*(data.value() as *const ContextState) };
+    // SAFETY: `options` comes from V8 for this call, on the isolate's thread; the scope ends
+    // with the call.
+    v8::callback_scope!(unsafe let scope, options);
+    match state.hooks.borrow().as_ref() {
+      Some(hooks) => crate::clone_kind::kind_of(scope, hooks, value),
+      None => crate::clone_kind::OTHER,
+    }
+  }))
+  .unwrap_or(crate::clone_kind::OTHER)
+}
+
 /// `cloneKind(value)`: what the message tape may copy itself (see `crate::clone_kind`).
 fn clone_kind<'s>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -340,8 +390,9 @@ fn clone_kind<'s>(
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "cloneKind", |scope, state| {
-    let kind = match state.hooks() {
-      Some(hooks) => crate::clone_kind::kind_of(scope, &hooks, args.get(0)),
+    // Borrowed, not cloned: this runs for every object posted, and runs no JS.
+    let kind = match state.hooks.borrow().as_ref() {
+      Some(hooks) => crate::clone_kind::kind_of(scope, hooks, args.get(0)),
       None => crate::clone_kind::OTHER,
     };
     rv.set_int32(kind);
@@ -438,6 +489,7 @@ pub(crate) fn read_hooks(
   let message_port_prototype = object("messagePortPrototype")?;
   let object_prototype = object("objectPrototype")?;
   let array_prototype = object("arrayPrototype")?;
+  let global_object = object("globalObject")?;
   let core = object("core")?;
   // The buffers behind the shared typed arrays; the values sit at their start.
   let mut shared = |name: &str, is_kind: fn(&v8::Value) -> bool| {
@@ -468,6 +520,7 @@ pub(crate) fn read_hooks(
     message_port_prototype,
     object_prototype,
     array_prototype,
+    global_object,
     platform_prototypes,
     core,
     task_clock,

@@ -94,7 +94,7 @@ pub(crate) fn kind_of(
   let plain = object
     .get_prototype(scope)
     .is_some_and(|proto| hooks.object_prototype == proto);
-  if plain && scope.get_current_context().global(scope) != object {
+  if plain && hooks.global_object != object {
     PLAIN
   } else {
     OTHER

@@ -61,6 +61,8 @@ pub(crate) struct Hooks {
   /// The context's `Object.prototype` and `Array.prototype`, for `crate::clone_kind`.
   pub object_prototype: v8::Global<v8::Object>,
   pub array_prototype: v8::Global<v8::Object>,
+  /// The context's global object, which `crate::clone_kind` must not take for a plain one.
+  pub global_object: v8::Global<v8::Object>,
   /// Prototypes whose instances are platform objects that structured clone must refuse.
   pub platform_prototypes: Vec<v8::Global<v8::Object>>,
 }

@@ -391,3 +391,53 @@ fn counted_posts_are_seen_by_the_embedder_api_and_the_receiver() {
   assert_eq!(runtime.queued_messages(), 0);
   assert_eq!(captured.borrow().0, "all 500\n");
 }
+
+#[test]
+fn kinds_stay_exact_once_the_encoder_is_optimized() {
+  // After a few thousand posts the encoder runs as optimized code, which calls cloneKind as a
+  // V8 fast API call (src/bindings.rs): its answers must stay those of the ordinary call.
+  assert_prints(
+    r#"
+    class Point { constructor() { this.x = 1; } }
+    const makers = [
+      (i) => ({ i, list: [i, [i]] }),
+      (i) => [i, { i }],
+      (i) => ({ i, when: new Date(i) }),
+      (i) => ({ i, map: new Map([[i, i]]) }),
+      (i) => ({ i, point: new Point() }),
+      (i) => ({ i, odd: Reflect.construct(Map, [], Object) }),
+      (i) => ({ i, named: Object.assign([i], { extra: i }) }),
+      (i) => ({ i, hidden: new Proxy({}, {}) }),
+    ];
+    const N = 40000;
+    const { port1, port2 } = new MessageChannel();
+    const seen = new Array(makers.length).fill(0);
+    let thrown = 0, received = 0, bad = 0;
+    port2.onmessage = ({ data }) => {
+      received++;
+      const i = Array.isArray(data) ? data[0] : data.i;
+      const k = i % makers.length;
+      seen[k]++;
+      const ok = [
+        () => data.list[1][0] === i && Array.isArray(data.list[1]),
+        () => data[1].i === i,
+        () => data.when instanceof Date && +data.when === i,
+        () => data.map instanceof Map && data.map.get(i) === i,
+        () => Object.getPrototypeOf(data.point) === Object.prototype && data.point.x === 1,
+        () => data.odd instanceof Map,
+        () => data.named.extra === i && data.named[0] === i,
+      ][k];
+      if (!ok()) bad++;
+      if (received === N - N / makers.length) {
+        console.log(received, thrown, bad, seen.join());
+        port1.close();
+      }
+    };
+    for (let i = 0; i < N; i++) {
+      try { port1.postMessage(makers[i % makers.length](i)); }
+      catch (e) { if (e.name === "DataCloneError") thrown++; }
+    }
+    "#,
+    &["35000 5000 0 5000,5000,5000,5000,5000,5000,5000,0"],
+  );
+}
