@@ -248,3 +248,27 @@ fn reused_buffer_memory_reads_as_zeros() {
   assert_eq!(captured.borrow().0, "nonzero 0 wrong 0\n");
   assert_eq!(captured.borrow().1, "");
 }
+
+#[test]
+fn recycled_array_buffer_memory_reads_as_zeroes() {
+  // Large blocks V8 frees are reused for new buffers (src/array_buffers.rs): fully written,
+  // written on one page, or never touched, a reused block must read back as zeroes.
+  let outcome = crate::setup::run(
+    r#"
+    let bad = 0;
+    for (let round = 0; round < 300; round++) {
+      const a = new Uint8Array((1 << 20) + 100);
+      for (let i = 0; i < a.length; i += 509) if (a[i] !== 0) bad++;
+      if (a[a.length - 1] !== 0) bad++;
+      if (round % 3 === 0) a.fill(255);
+      else if (round % 3 === 1) a[12345] = 1;
+      const grown = new Uint8Array(new ArrayBuffer(300000).transfer(600000));
+      if (grown[599999] !== 0) bad++;
+      grown.fill(7);
+    }
+    console.log("bad", bad);
+    "#,
+  );
+  outcome.expect_ok();
+  assert_eq!(outcome.lines(), ["bad 0"]);
+}
