@@ -17,7 +17,7 @@
 //! touched (or given back) by telling the kernel to drop them, which reads back as zeroes.
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -52,18 +52,19 @@ const LARGE: usize = 256 * 1024;
 /// that much at a time; with less room the rest is unmapped and its next use faults again.
 const POOL_CAPACITY: usize = 96 << 20;
 
-/// Freed large blocks: (address, length), and the addresses of every large block mapped and
-/// not yet unmapped. Addresses, not pointers, so the static is `Sync`.
+/// Freed large blocks: (address, length), and every large block mapped and not yet unmapped:
+/// address -> length as mapped (what is unmapped is what was mapped, whatever length a free
+/// reports). Addresses, not pointers, so the static is `Sync`.
 struct Pool {
   blocks: Vec<(usize, usize)>,
   bytes: usize,
-  mapped: BTreeSet<usize>,
+  mapped: BTreeMap<usize, usize>,
 }
 
 static POOL: Mutex<Pool> = Mutex::new(Pool {
   blocks: Vec::new(),
   bytes: 0,
-  mapped: BTreeSet::new(),
+  mapped: BTreeMap::new(),
 });
 
 fn pool() -> MutexGuard<'static, Pool> {
@@ -87,7 +88,7 @@ fn take_pooled(length: usize) -> Option<NonNull<u8>> {
 fn put_pooled(block: *mut c_void, length: usize) -> bool {
   let mut pool = pool();
   if length < LARGE
-    || !pool.mapped.contains(&(block as usize))
+    || pool.mapped.get(&(block as usize)) != Some(&length)
     || pool.bytes + length > POOL_CAPACITY
   {
     return false;
@@ -118,7 +119,7 @@ fn map_block(length: usize, populate: bool) -> Option<NonNull<u8>> {
   if address == libc::MAP_FAILED {
     return None;
   }
-  pool().mapped.insert(address as usize);
+  pool().mapped.insert(address as usize, length);
   NonNull::new(address.cast())
 }
 
@@ -128,15 +129,17 @@ fn map_block(_length: usize, _populate: bool) -> Option<NonNull<u8>> {
 }
 
 /// Gives back a block: unmapped if [`map_block`] made it, else to libc's free.
-fn release(block: *mut c_void, length: usize) {
+fn release(block: *mut c_void) {
   #[cfg(target_os = "linux")]
-  if length >= LARGE && pool().mapped.remove(&(block as usize)) {
-    // SAFETY: the block is a mapping of `length` bytes made by `map_block` (V8 frees with the
-    // length it allocated) that nothing refers to any more; it is no longer in `mapped`.
-    unsafe { libc::munmap(block, length) };
-    return;
+  {
+    let mapped = pool().mapped.remove(&(block as usize));
+    if let Some(mapped) = mapped {
+      // SAFETY: the block is a mapping of `mapped` bytes made by `map_block` that nothing
+      // refers to any more; it is no longer in `mapped`, so it is unmapped once.
+      unsafe { libc::munmap(block, mapped) };
+      return;
+    }
   }
-  let _ = length;
   // SAFETY: anything not mapped here came from malloc or calloc.
   unsafe { libc::free(block) }
 }
@@ -242,7 +245,7 @@ unsafe extern "C" fn free(_: &(), data: *mut c_void, length: usize) {
   if data.is_null() || put_pooled(data, length) {
     return;
   }
-  release(data, length);
+  release(data);
 }
 
 unsafe extern "C" fn drop(_: *const ()) {}
@@ -272,7 +275,7 @@ pub(crate) fn filled_store(
       unsafe { std::ptr::copy_nonoverlapping(block.as_ptr(), data.as_ptr().cast(), length) };
     }
     // Nobody else holds `block`.
-    release(block.as_ptr().cast(), length);
+    release(block.as_ptr().cast());
   }
   Some(store)
 }
