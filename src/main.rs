@@ -118,8 +118,9 @@ fn main() -> ExitCode {
   }
 }
 
-/// Keeps freed large blocks in the heap instead of returning them to the kernel: every copied
-/// 1 MiB message otherwise costs fresh pages (page faults dominated the `bytes` benchmark).
+/// Keeps memory glibc's malloc frees in its heap instead of returning it to the kernel, where
+/// reusing it would cost page faults again. (ArrayBuffer blocks of 256 KiB and more do not come
+/// from malloc: `src/array_buffers.rs` maps and pools them itself.)
 fn tune_allocator() {
   #[cfg(all(target_os = "linux", target_env = "gnu"))]
   {
