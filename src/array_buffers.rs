@@ -1,6 +1,6 @@
 //! ArrayBuffer memory for the isolates a [`crate::Runtime`] creates: calloc, malloc and free
-//! for small blocks, mappings of their own for large ones, plus a hand-over through which the one-copy clone path gives V8 a buffer it has
-//! already filled.
+//! for small blocks, mappings of their own for large ones, plus a hand-over through which the
+//! one-copy clone path gives V8 a buffer it has already filled.
 //!
 //! Why a hand-over: V8 counts only memory from the isolate's allocator towards its GC
 //! heuristics. A received 1 MiB buffer wrapped from Rust memory is invisible to them, so
