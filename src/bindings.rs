@@ -91,6 +91,15 @@ fn throw_type_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
   scope.throw_exception(error);
 }
 
+/// The context state a native's function data points at (see `set_natives`), if it has any.
+fn state_of<'a>(data: v8::Local<'_, v8::Value>) -> Option<&'a ContextState> {
+  let data = v8::Local::<v8::External>::try_from(data).ok()?;
+  // SAFETY: `data` is the pointer of the Rc<ContextState> that `install` keeps in the context's
+  // slot for the context's whole life (it is never removed), and these natives can only be
+  // called while their context is alive; the state is only used through shared references.
+  Some(unsafe { &*(data.value() as *const ContextState) })
+}
+
 /// Runs a native's body with its context state; a panic is caught here and rethrown into JS as
 /// an Error, so no unwind crosses the FFI boundary.
 fn guarded<'s, 'i>(
@@ -100,13 +109,10 @@ fn guarded<'s, 'i>(
   body: impl FnOnce(&mut v8::PinScope<'s, 'i>, &ContextState),
 ) {
   let slot_state;
-  let state = match v8::Local::<v8::External>::try_from(args.data()) {
-    // SAFETY: `data` is the pointer of the Rc<ContextState> that `install` keeps in the context's
-    // slot for the context's whole life (it is never removed), and these natives can only be
-    // called while their context is alive; the state is only used through shared references.
-    Ok(data) => unsafe { &*(data.value() as *const ContextState) },
+  let state = match state_of(args.data()) {
+    Some(state) => state,
     // A native from the startup snapshot, before `set_natives` replaced it.
-    Err(_) => match ContextState::get(scope) {
+    None => match ContextState::get(scope) {
       Some(state) => {
         slot_state = state;
         &*slot_state
@@ -366,19 +372,13 @@ fn clone_kind_fast(
   catch_unwind(AssertUnwindSafe(|| {
     // SAFETY: V8 passes options that are valid for the duration of the call.
     let options = unsafe { &*options };
-    let Ok(data) = v8::Local::<v8::External>::try_from(options.data) else {
+    let Some(state) = state_of(options.data) else {
       return crate::clone_kind::OTHER;
     };
-    // SAFETY: the function's data is the state pointer `set_natives` gave it, which lives as
-    // long as the context (see `guarded`).
-    let state = unsafe { &*(data.value() as *const ContextState) };
     // SAFETY: `options` comes from V8 for this call, on the isolate's thread; the scope ends
     // with the call.
     v8::callback_scope!(unsafe let scope, options);
-    match state.hooks.borrow().as_ref() {
-      Some(hooks) => crate::clone_kind::kind_of(scope, hooks, value),
-      None => crate::clone_kind::OTHER,
-    }
+    kind_in(scope, state, value)
   }))
   .unwrap_or(crate::clone_kind::OTHER)
 }
@@ -390,13 +390,21 @@ fn clone_kind<'s>(
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "cloneKind", |scope, state| {
-    // Borrowed, not cloned: this runs for every object posted, and runs no JS.
-    let kind = match state.hooks.borrow().as_ref() {
-      Some(hooks) => crate::clone_kind::kind_of(scope, hooks, args.get(0)),
-      None => crate::clone_kind::OTHER,
-    };
-    rv.set_int32(kind);
+    rv.set_int32(kind_in(scope, state, args.get(0)));
   });
+}
+
+/// What both `cloneKind` entry points answer. The hooks are borrowed, not cloned: this runs
+/// for every object posted, and runs no JS.
+fn kind_in(
+  scope: &mut v8::PinScope<'_, '_>,
+  state: &ContextState,
+  value: v8::Local<'_, v8::Value>,
+) -> i32 {
+  match state.hooks.borrow().as_ref() {
+    Some(hooks) => crate::clone_kind::kind_of(scope, hooks, value),
+    None => crate::clone_kind::OTHER,
+  }
 }
 
 fn port_start<'s>(

@@ -118,7 +118,7 @@ pub(crate) fn port_post_tape<'s>(
 /// `js/12_message_port.js`) and stops JS from counting more. JS counts only right after a tape
 /// post that was queued, and only until Rust next touches a queue, so the counted posts go
 /// where that post went, as it went. Everything that reads or changes the queues calls this
-/// first: the port natives, `nextMessage` and the event loop.
+/// first: the port natives, `nextMessage`, the event loop and the Runtime's counts.
 pub(crate) fn queue_counted_posts(state: &ContextState) {
   let taken = (state.hooks.borrow().as_ref()).and_then(|hooks| hooks.take_counted_posts());
   let Some((sender, count)) = taken else {
@@ -131,18 +131,17 @@ pub(crate) fn queue_counted_posts(state: &ContextState) {
   let Some(peer) = ports.ports.get_mut(&peer_id) else {
     return;
   };
-  match peer.state {
-    PortState::Closed => {}
-    PortState::Pending => peer.queue.push_back_n(Message::Tape(None), count),
-    PortState::Started => {
-      // The post before them queued a task that has not run, so the port is held already.
-      peer.queue.push_back_n(Message::Tape(None), count);
-      peer.queued_tasks += count;
-      state
-        .tasks
-        .borrow_mut()
-        .push_back_n(Task::Message(peer_id), count);
-    }
+  if peer.state == PortState::Closed {
+    return;
+  }
+  peer.queue.push_back_n(Message::Tape(None), count);
+  if peer.state == PortState::Started {
+    // The post before them queued a task that has not run, so the port is held already.
+    peer.queued_tasks += count;
+    state
+      .tasks
+      .borrow_mut()
+      .push_back_n(Task::Message(peer_id), count);
   }
 }
 
