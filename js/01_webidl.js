@@ -8,6 +8,7 @@ export function illegalConstructor() {
   return new TypeError("Illegal constructor");
 }
 
+// @startup
 export function requiredArguments(length, required, prefix) {
   if (length < required) {
     const plural = required === 1 ? "" : "s";
@@ -17,6 +18,7 @@ export function requiredArguments(length, required, prefix) {
   }
 }
 
+// @startup
 /** https://webidl.spec.whatwg.org/#es-DOMString (symbols throw a TypeError). */
 export function toDOMString(value) {
   if (typeof value === "symbol") {
@@ -30,6 +32,7 @@ export function toUSVString(value) {
   return toDOMString(value).toWellFormed();
 }
 
+// @startup
 /** https://webidl.spec.whatwg.org/#es-dictionary: null and undefined mean an empty one. */
 export function toDictionary(value, prefix) {
   if (value === undefined || value === null) return {};

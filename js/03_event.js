@@ -56,6 +56,7 @@ const isTrustedDescriptorNoProto = {
 };
 const ObjectPrototype = Object.prototype;
 
+// @startup
 function definingIsTrusted() {
   return "value" in ObjectPrototype || "writable" in ObjectPrototype || "set" in ObjectPrototype
     ? isTrustedDescriptorNoProto
@@ -84,6 +85,7 @@ export class Event {
   #dispatchFlag = false;
   #isTrusted = false;
 
+  // @startup
   constructor(type, eventInitDict = undefined) {
     if (eventInitDict === TRUSTED_INIT) {
       this.#initializedFlag = true;
@@ -208,6 +210,7 @@ export class Event {
   }
 
   static {
+    // @startup
     initTrustedCopy = (event, type) => {
       event.#type = type;
       event.#timeStamp = taskClock[0];
@@ -218,34 +221,44 @@ export class Event {
         if (!(e !== null && typeof e === "object" && #type in e)) throw illegalInvocation();
         return e.#isTrusted;
       },
+      // @startup
       setTrusted: (e) => {
         e.#isTrusted = true;
       },
       initialize: (e, type, bubbles, cancelable) => e.#initialize(type, bubbles, cancelable),
+      // @startup
       type: (e) => e.#type,
+      // @startup
       setTarget: (e, t) => {
         e.#target = t;
       },
+      // @startup
       setCurrentTarget: (e, t) => {
         e.#currentTarget = t;
       },
+      // @startup
       setPhase: (e, p) => {
         e.#eventPhase = p;
       },
       isInitialized: (e) => e.#initializedFlag,
       isDispatching: (e) => e.#dispatchFlag,
+      // @startup
       setDispatching: (e, v) => {
         e.#dispatchFlag = v;
       },
       stopPropagationFlag: (e) => e.#stopPropagationFlag,
+      // @startup
       stopImmediatePropagationFlag: (e) => e.#stopImmediatePropagationFlag,
+      // @startup
       clearStopFlags: (e) => {
         e.#stopPropagationFlag = false;
         e.#stopImmediatePropagationFlag = false;
       },
+      // @startup
       setInPassiveListener: (e, v) => {
         e.#inPassiveListenerFlag = v;
       },
+      // @startup
       canceled: (e) => e.#canceledFlag,
     };
   }
@@ -280,6 +293,7 @@ export class CustomEvent extends Event {
 
 configureInterface(CustomEvent);
 
+// @startup
 /** Creates an event the way the platform does (`isTrusted` true). */
 export function createTrustedEvent(EventClass, type, init) {
   const event = new EventClass(type, init);

@@ -30,6 +30,7 @@ let setData;
  */
 let template;
 
+// @startup
 function constructTrusted(type, data) {
   trustedData = data;
   const event = new MessageEvent(type, TRUSTED_INIT);
@@ -37,6 +38,7 @@ function constructTrusted(type, data) {
   return event;
 }
 
+// @startup
 function makeTemplate() {
   const event = constructTrusted("message", null);
   try {
@@ -47,6 +49,7 @@ function makeTemplate() {
   }
 }
 
+// @startup
 /** A trusted MessageEvent with `data`, made the cheap way (one per delivered message). */
 export function createMessageEvent(type, data) {
   if (template === undefined) template = makeTemplate();
@@ -86,6 +89,7 @@ export class MessageEvent extends Event {
   #source;
   #ports;
 
+  // @startup
   constructor(type, eventInitDict = undefined) {
     if (eventInitDict === TRUSTED_INIT) {
       super(type, TRUSTED_INIT);
@@ -107,16 +111,19 @@ export class MessageEvent extends Event {
     this.#source = toSource(init.source, prefix);
   }
 
+  // @startup
   #check() {
     if (!(#data in this)) throw illegalInvocation();
   }
 
   static {
+    // @startup
     setData = (event, data) => {
       event.#data = data;
     };
   }
 
+  // @startup
   get data() {
     this.#check();
     return this.#data;

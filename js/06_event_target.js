@@ -25,10 +25,12 @@ export function setAbortSignalHooks(hooks) {
   abortSignalHooks = hooks;
 }
 
+// @startup
 export function makeEventTarget(object) {
   if (!listenerMaps.has(object)) listenerMaps.set(object, new Map());
 }
 
+// @startup
 function listenersOf(target) {
   const map = listenerMaps.get(target === undefined || target === null ? globalThis : target);
   if (map === undefined) throw illegalInvocation();
@@ -70,6 +72,7 @@ function checkCallback(callback, method) {
   }
 }
 
+// @startup
 // https://dom.spec.whatwg.org/#add-an-event-listener
 export function addEventListenerInternal(target, listener) {
   if (listener.signal !== null && abortSignalHooks.aborted(listener.signal)) return;
@@ -101,6 +104,7 @@ export function removeListener(target, listener) {
 }
 
 export class EventTarget {
+  // @startup
   constructor() {
     listenerMaps.set(this, new Map());
   }
@@ -162,6 +166,7 @@ configureInterface(EventTarget);
 const NO_ERROR = Symbol("no listener error");
 let firstListenerError = NO_ERROR;
 
+// @startup
 /**
  * The first exception a listener threw during the last `dispatch(..., true)` (each was reported
  * already), or `NO_ERROR`; taking it resets it.
@@ -173,6 +178,7 @@ export function takeListenerError() {
 }
 export { NO_ERROR };
 
+// @startup
 /**
  * https://dom.spec.whatwg.org/#concept-event-dispatch for a target without parents.
  * Returns whether the event was not canceled. With `recordErrors`, the first listener exception
@@ -214,6 +220,7 @@ function invoke(target, event, listeners, capturePhase, recordErrors) {
   }
 }
 
+// @startup
 function invokeListener(target, event, listener, recordErrors) {
   if (listener.removed) return;
   if (listener.once) removeListener(target, listener);
@@ -279,6 +286,7 @@ function errorMessage(error) {
 
 const handlerValues = new WeakMap();
 
+// @startup
 /**
  * Defines an event handler IDL attribute such as `onmessage`
  * (https://html.spec.whatwg.org/multipage/webappapis.html#event-handler-attributes):
@@ -292,6 +300,7 @@ export function defineEventHandler(proto, name, brandCheck, onSet = undefined) {
       if (!brandCheck(this)) throw illegalInvocation();
       return handlerValues.get(this)?.get(type)?.value ?? null;
     },
+    // @startup
     set(value) {
       if (!brandCheck(this)) throw illegalInvocation();
       const callable = typeof value === "function" ? value : null;
@@ -313,6 +322,7 @@ export function defineEventHandler(proto, name, brandCheck, onSet = undefined) {
         handler = { value: callable, listener: null };
         handler.listener = {
           type,
+          // @startup
           callback: function (event) {
             const fn = handler.value;
             const result = fn.call(target, event);

@@ -40,6 +40,7 @@ const ReflectDefineProperty = Reflect.defineProperty;
 const ReflectDeleteProperty = Reflect.deleteProperty;
 const ReflectOwnKeys = Reflect.ownKeys;
 
+// @startup
 /**
  * `list` (or nothing) copied into a list twice as long whose elements all exist, so writes and
  * reads stay in own elements: the lists written for every object (the encoder's slots, the
@@ -55,11 +56,13 @@ function withRoom(list) {
 /** Slot lists longer than this are dropped after the message instead of cleared. */
 const LIST_KEEP = 4096;
 
+// @startup
 /** Lets go of what `list` holds from `from` up to `to` (elements stay, as `undefined`). */
 function clearRange(list, from, to) {
   for (let i = from; i < to; i++) list[i] = undefined;
 }
 
+// @startup
 /** A slot list after a message: cleared for the next one, or null once it grew too long. */
 function emptied(list, count) {
   if (count > LIST_KEEP) return null;
@@ -129,6 +132,7 @@ const CHUNK_MAX = 32768;
 /** The largest chunk an emptied tape keeps for its next messages. */
 const CHUNK_KEEP = 1024;
 
+// @startup
 /** A port's incoming tape. */
 export function newTape() {
   return {
@@ -146,6 +150,7 @@ export function newTape() {
   };
 }
 
+// @startup
 /** Forgets every message on `tape` (its port closed, so Rust dropped their markers). */
 export function clearTape(tape) {
   tape.chunks = newList();
@@ -168,6 +173,7 @@ const factories = new MapCtor();
 let lastShape = null;
 const arrayFactories = newList();
 
+// @startup
 function sameKeys(a, b) {
   const n = a.length;
   if (n !== b.length) return false;
@@ -175,6 +181,7 @@ function sameKeys(a, b) {
   return true;
 }
 
+// @startup
 function compile(body) {
   if (!canCompile) return null;
   try {
@@ -190,6 +197,7 @@ function compile(body) {
   }
 }
 
+// @startup
 /**
  * What the tape knows of objects with one key list: `factory` rebuilds one, `reader` writes
  * one's values with the keys as constants (named loads, monomorphic per key list, where
@@ -209,6 +217,7 @@ const RETRY_AFTER = 64;
 /** The shape of the root of the message being encoded, if it has one. */
 let rootShape = null;
 
+// @startup
 /**
  * The shape for objects with exactly `keys`, or null (too many keys or shapes). The last one is
  * the likely one (a stream of messages of one shape).
@@ -251,6 +260,7 @@ function shapeFor(keys) {
   return lastShape;
 }
 
+// @startup
 function arrayFactory(n) {
   let factory = arrayFactories[n];
   if (factory === undefined) {
@@ -272,6 +282,7 @@ let writing = null;
 let chunk = null;
 let at = 0;
 
+// @startup
 function put(entry) {
   if (at === chunk.length) nextChunk();
   chunk[at++] = entry;
@@ -280,6 +291,7 @@ function put(entry) {
 /** The "last chunk" of a tape that has none: full at once, so the first put makes one. */
 const NO_CHUNK = newList();
 
+// @startup
 function nextChunk() {
   const size = chunk.length === 0 ? CHUNK_MIN : chunk.length * 2;
   // Holes would make writes and reads look at the prototype: every element is there already.
@@ -304,6 +316,7 @@ let sideMode = false;
 let depth = 0;
 const MAX_DEPTH = 256;
 
+// @startup
 function slotOf(object) {
   if (seenMap !== null) {
     const slot = ReflectApply(MapPrototypeGet, seenMap, [object]);
@@ -313,6 +326,7 @@ function slotOf(object) {
   return -1;
 }
 
+// @startup
 function addSeen(object) {
   const slot = seenCount++;
   if (seen === null || slot === seen.length) {
@@ -330,6 +344,7 @@ function addSeen(object) {
   return slot;
 }
 
+// @startup
 /** Lets go of the objects of the last message (the arrays stay, for the next one). */
 function forgetSeen() {
   seenMap = null;
@@ -351,6 +366,7 @@ function gettersMayHaveRun() {
   return false;
 }
 
+// @startup
 function encodeValue(value, holder, key) {
   // Comparisons of typeof (not a switch on it) compile to type checks.
   if (typeof value === "object") {
@@ -365,6 +381,7 @@ function encodeValue(value, holder, key) {
   }
 }
 
+// @startup
 function encodeObject(value, holder, key) {
   const slot = slotOf(value);
   if (slot !== -1) {
@@ -402,6 +419,7 @@ function encodeObject(value, holder, key) {
   }
 }
 
+// @startup
 /** Writes a plain object; `keys` are its own enumerable string keys (listing them runs no user
  * code: cloneKind said it is no proxy), `shape` their shape or null. */
 function encodePlain(object, keys, shape) {
@@ -432,6 +450,7 @@ function encodeMissing(slot, key) {
   fixups[fixups.length] = -1;
 }
 
+// @startup
 function encodeArray(array) {
   const slot = addSeen(array);
   const n = array.length;
@@ -452,6 +471,7 @@ function encodeArray(array) {
   open[slot] = false;
 }
 
+// @startup
 /**
  * Writes `message` onto `tape` (the receiving port's). Returns undefined, or the side list for
  * the serializer, or SERIALIZE when the message must go through the serializer instead (nothing
@@ -551,6 +571,7 @@ let sideValues = undefined;
 let slots = null;
 let slotCount = 0;
 
+// @startup
 /**
  * The next slot, with room for it. Slots follow first meeting (pre-order), so an object's is
  * taken before its properties are rebuilt: `rebuilt(nextSlot(), build())`.
@@ -561,6 +582,7 @@ function nextSlot() {
   return slot;
 }
 
+// @startup
 function rebuilt(slot, value) {
   slots[slot] = value;
   return value;
@@ -579,6 +601,7 @@ function defineData(object, key, value) {
   dataDescriptor.value = undefined;
 }
 
+// @startup
 function take() {
   if (position === readChunk.length) {
     // On to the next chunk; the one read is let go.
@@ -590,6 +613,7 @@ function take() {
   return readChunk[position++];
 }
 
+// @startup
 function decodeValue() {
   const entry = take();
   if (typeof entry === "function") return rebuilt(nextSlot(), entry());
@@ -597,6 +621,7 @@ function decodeValue() {
   return decodeMarked(entry);
 }
 
+// @startup
 function decodeMarked(entry) {
   switch (entry.kind) {
     case K_PACKED: {
@@ -643,6 +668,7 @@ function decodeMarked(entry) {
   }
 }
 
+// @startup
 /** Takes the next message off `incoming` and rebuilds it, with `side` from the serializer. */
 export function decodeMessage(incoming, side) {
   reading = incoming;
@@ -674,12 +700,14 @@ export function decodeMessage(incoming, side) {
   return value;
 }
 
+// @startup
 function peekFixups() {
   if (position < readChunk.length) return readChunk[position] === FIXUPS;
   const next = reading.chunks[reading.head + 1];
   return next !== undefined && next[0] === FIXUPS;
 }
 
+// @startup
 /** Stores the read position; once everything is read, the tape starts over in its last chunk. */
 function finishRead(incoming) {
   const chunks = incoming.chunks;

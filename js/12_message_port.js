@@ -47,6 +47,7 @@ export class MessagePort extends EventTarget {
   /** The peer's inbox; null once posting can no longer reach the peer. */
   #outbox = null;
 
+  // @startup
   constructor(key = undefined, id = undefined) {
     if (key !== illegalConstructorKey) throw illegalConstructor();
     super();
@@ -54,21 +55,25 @@ export class MessagePort extends EventTarget {
   }
 
   static {
+    // @startup
     // Rust assigns the ids once both objects exist (it keeps weak references to them).
     entangle = (port, id, peer) => {
       port.#id = id;
       port.#outbox = peer.#inbox;
     };
+    // @startup
     takeTapeMessage = (port, side) => decodeMessage(port.#inbox, side);
     forgetPeer = (port) => {
       port.#outbox = null;
     };
   }
 
+  // @startup
   static isMessagePort(value) {
     return value !== null && typeof value === "object" && #id in value;
   }
 
+  // @startup
   postMessage(message, transferOrOptions = undefined) {
     if (!isMessagePort(this)) throw illegalInvocation();
     const prefix = "Failed to execute 'postMessage' on 'MessagePort'";
@@ -92,6 +97,7 @@ export class MessagePort extends EventTarget {
   }
 
   static {
+    // @startup
     /** Posts a message with nothing to transfer: objects on the peer's tape where possible. */
     postPlain = (port, message) => {
       const outbox = port.#outbox;
@@ -125,11 +131,13 @@ export class MessagePort extends EventTarget {
     };
   }
 
+  // @startup
   start() {
     if (!isMessagePort(this)) throw illegalInvocation();
     core.portStart(this.#id);
   }
 
+  // @startup
   close() {
     if (!isMessagePort(this)) throw illegalInvocation();
     core.portClose(this.#id);
@@ -143,8 +151,10 @@ const isMessagePort = MessagePort.isMessagePort;
 delete MessagePort.isMessagePort;
 setMessagePortCheck(isMessagePort);
 
+// @startup
 // Setting onmessage starts the port (the spec's "first time onmessage is set" step).
-defineEventHandler(MessagePort.prototype, "onmessage", isMessagePort, (port) => port.start());
+const startPort = (port) => port.start();
+defineEventHandler(MessagePort.prototype, "onmessage", isMessagePort, startPort);
 defineEventHandler(MessagePort.prototype, "onmessageerror", isMessagePort);
 defineEventHandler(MessagePort.prototype, "onclose", isMessagePort);
 configureInterface(MessagePort);
@@ -153,6 +163,7 @@ export class MessageChannel {
   #port1;
   #port2;
 
+  // @startup
   constructor() {
     const port1 = new MessagePort(illegalConstructorKey, 0);
     const port2 = new MessagePort(illegalConstructorKey, 0);
@@ -163,11 +174,13 @@ export class MessageChannel {
     this.#port2 = port2;
   }
 
+  // @startup
   get port1() {
     if (!(#port1 in this)) throw illegalInvocation();
     return this.#port1;
   }
 
+  // @startup
   get port2() {
     if (!(#port1 in this)) throw illegalInvocation();
     return this.#port2;
@@ -196,6 +209,7 @@ export const deliveryKind = new Int32Array(1);
 export const pendingPosts = new Int32Array(2);
 const PENDING_MAX = 0x3fffffff;
 
+// @startup
 /**
  * Rust calls this for a message task, with the message and how to deliver it. Each message is
  * its own task: `core.nextMessage` runs the task's microtask checkpoint, then hands over the
@@ -220,6 +234,7 @@ export function deliverMessages(port, id, data, kind, more) {
   }
 }
 
+// @startup
 function deliverMessage(port, data) {
   dispatch(port, createMessageEvent("message", data), true);
   const error = takeListenerError();
@@ -229,6 +244,7 @@ function deliverMessage(port, data) {
   }
 }
 
+// @startup
 /** Rust calls this once per port when either side of the channel closes. */
 export function deliverClose(port) {
   dispatch(port, createTrustedEvent(Event, "close"));

@@ -67,6 +67,7 @@ for (const [name, value] of Object.entries(always)) defineGlobal(name, value);
 defineGlobal("MessageChannel", MessageChannel);
 defineGlobal("MessagePort", MessagePort);
 
+// @startup
 /**
  * Rust calls this once per context, right after installing or after restoring the startup
  * snapshot (made with every global present). It is the one place the compatibility settings act,

@@ -232,3 +232,57 @@ fn messages_arrive_where_code_generation_is_disallowed() {
     r#"{"a":[1,[2,null,4]],"x":{"b":"c"},"p":5,"n":1} true a,__proto__x,self,__proto__"#
   );
 }
+
+/// The functions a script runs to make a channel, pass an object both ways and close are
+/// compiled into the startup snapshot (`// @startup` in js/, see build.rs), so none of the
+/// internal modules' functions compiles on first call here. V8's function-event log says which
+/// did: add `// @startup` above each one it names.
+#[test]
+fn startup_path_is_compiled_ahead() {
+  let path = script(
+    "startup-path.js",
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = (e) => { port2.postMessage(e.data); };
+    port1.onmessage = (e) => { if (e.data.n[1] !== 2) throw new Error("bad copy"); port1.close(); };
+    port1.postMessage({ hello: "world", n: [1, 2] });
+    "#,
+  );
+  let log = path.with_file_name("function-events.log");
+  let _ = std::fs::remove_file(&log);
+  let flags = format!(
+    "--v8-flags=--log-function-events --no-logfile-per-isolate --logfile={}",
+    log.display()
+  );
+  let out = v8mc(&["run", path.to_str().unwrap(), &flags]);
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+  let log = std::fs::read_to_string(&log).expect("V8 wrote its log");
+  // `script-details,<id>,<name>,...` names the scripts; `function,parse-function,<script id>,
+  // <start>,<end>,<ms>,<timestamp>,<function>` is a function compiled on its first call.
+  let internal: std::collections::HashSet<&str> = log
+    .lines()
+    .filter_map(|line| line.strip_prefix("script-details,"))
+    .filter_map(|rest| rest.split_once(','))
+    .filter(|(_, rest)| rest.starts_with("v8mc:"))
+    .map(|(id, _)| id)
+    .collect();
+  assert!(
+    !internal.is_empty(),
+    "the log names no internal module:\n{log}"
+  );
+  let compiled_late: Vec<&str> = log
+    .lines()
+    .filter(|line| {
+      let fields: Vec<&str> = line.split(',').collect();
+      fields.len() > 2
+        && fields[0] == "function"
+        && fields[1] == "parse-function"
+        && internal.contains(fields[2])
+    })
+    .collect();
+  assert!(
+    compiled_late.is_empty(),
+    "compiled on first call (script id, start, end, ms, time, name):\n{}",
+    compiled_late.join("\n")
+  );
+}
