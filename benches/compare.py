@@ -123,22 +123,23 @@ def main():
         if s not in SCENARIOS:
             sys.exit(f"unknown scenario {s!r}; known: {', '.join(SCENARIOS)}")
     scratch = tempfile.mkdtemp(prefix="v8mc-bench-")
-    # v8mc is timed as an installed copy, as the anchors are (npm wrote their files). A binary
-    # the linker has just written starts about 15 % slower until the kernel has read it back from
-    # disk: its page cache, as the linker left it, takes more page faults to map (2026-11-30: a
-    # copy started in 0.86 of the time of the file it was copied from, with 752 faults instead of
-    # 796; after dropping the page cache, the two tied).
-    v8mc = os.path.join(scratch, "v8mc")
-    shutil.copy2(args.v8mc, v8mc)
-    found = runtimes(v8mc)
-    print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, {args.runs} interleaved runs, medians")
-    for name, command in found:
-        print(f"#   {name}: {version(name, command)}")
-
-    walls = {}
-    rss = {}
-    failed = {}  # (runtime, scenario) -> first line of why it failed, e.g. workerd has no transfer
+    # Removed in the `finally` below, with the copy of v8mc in it.
     try:
+        # v8mc is timed as an installed copy, as the anchors are (npm wrote their files). A
+        # binary the linker has just written starts about 15 % slower until the kernel has read
+        # it back from disk: its page cache, as the linker left it, takes more page faults to map
+        # (2026-11-30: a copy started in 0.86 of the time of the file it was copied from, with
+        # 752 faults instead of 796; after dropping the page cache, the two tied).
+        v8mc = os.path.join(scratch, "v8mc")
+        shutil.copy2(args.v8mc, v8mc)
+        found = runtimes(v8mc)
+        print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, {args.runs} interleaved runs, medians")
+        for name, command in found:
+            print(f"#   {name}: {version(name, command)}")
+
+        walls = {}
+        rss = {}
+        failed = {}  # (runtime, scenario) -> first line of why it failed, e.g. workerd has no transfer
         for scenario in ["empty"] + scenarios:
             for _ in range(args.runs):
                 for name, command in found:
