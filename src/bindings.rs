@@ -510,6 +510,13 @@ pub(crate) fn read_hooks(
   let task_clock = SharedCells::new(shared("taskClock", v8::Value::is_float64_array)?, 1)?;
   let delivery_kind = SharedCells::new(shared("deliveryKind", v8::Value::is_int32_array)?, 1)?;
   let pending_posts = SharedCells::new(shared("pendingPosts", v8::Value::is_int32_array)?, 2)?;
+  let list = get(scope, hooks, "arraySamples")?;
+  let array_samples = to_list(list, scope)
+    .into_iter()
+    .filter_map(|v| v8::Local::<v8::Array>::try_from(v).ok())
+    .map(|a| v8::Global::new(scope, a))
+    .collect();
+  let layout_known = crate::object_layout::probe(scope);
   let list = get(scope, hooks, "platformPrototypes")?;
   let platform_prototypes = to_list(list, scope)
     .into_iter()
@@ -528,6 +535,8 @@ pub(crate) fn read_hooks(
     message_port_prototype,
     object_prototype,
     array_prototype,
+    array_samples,
+    layout_known,
     global_object,
     platform_prototypes,
     core,

@@ -3,6 +3,7 @@
 //! an exotic object looks like a plain one to JS, so the tape asks here, once per object, and
 //! copies only what V8's serializer would copy as a plain object or array.
 
+use crate::object_layout;
 use crate::state::Hooks;
 
 /// Anything else: the serializer decides (class instances, null-prototype objects, Map, Set,
@@ -26,6 +27,11 @@ pub(crate) fn kind_of(
   hooks: &Hooks,
   value: v8::Local<'_, v8::Value>,
 ) -> i32 {
+  if hooks.layout_known
+    && let Some(kind) = kind_from_header(scope, hooks, value)
+  {
+    return kind;
+  }
   if value.is_array() {
     let Ok(array) = v8::Local::<v8::Array>::try_from(value) else {
       return OTHER;
@@ -67,11 +73,16 @@ pub(crate) fn kind_of(
   {
     return LEAF;
   }
+  if hooks.layout_known {
+    // Every ordinary object was answered from its header; anything else is not plain, however
+    // its prototype was set (a WeakRef, an iterator or an Intl object given Object.prototype).
+    return OTHER;
+  }
   let Ok(object) = v8::Local::<v8::Object>::try_from(value) else {
     return OTHER;
   };
-  // Exotic objects with a V8 predicate are excluded by name; the prototype check catches the
-  // rest unless a script gave one Object.prototype by hand (see README, "message tape").
+  // Without the header reads: exotic objects with a V8 predicate are excluded by name; the
+  // prototype check catches the rest unless a script gave one Object.prototype by hand.
   if value.is_map()
     || value.is_set()
     || value.is_native_error()
@@ -99,4 +110,38 @@ pub(crate) fn kind_of(
   } else {
     OTHER
   }
+}
+
+/// The answer for the two common cases, from the object's header (`crate::object_layout`):
+/// an ordinary object, and an array with the map of one of `hooks.array_samples` (which have no
+/// named properties, and Array.prototype as prototype, like any array sharing their map). None
+/// sends the value through the API checks above.
+fn kind_from_header(
+  scope: &mut v8::PinScope<'_, '_>,
+  hooks: &Hooks,
+  value: v8::Local<'_, v8::Value>,
+) -> Option<i32> {
+  if object_layout::instance_type(&value)? == object_layout::JS_OBJECT_TYPE {
+    // SAFETY: an object of instance type JS_OBJECT_TYPE is a JSObject.
+    let object = unsafe { v8::Local::<v8::Object>::cast_unchecked(value) };
+    // As above: no internal fields, the context's Object.prototype. An ordinary object is
+    // never the global object (a JS_GLOBAL_PROXY_TYPE) nor an API wrapper.
+    let plain = object.internal_field_count() == 0
+      && object
+        .get_prototype(scope)
+        .is_some_and(|proto| hooks.object_prototype == proto);
+    return Some(if plain { PLAIN } else { OTHER });
+  }
+  for sample in &hooks.array_samples {
+    if object_layout::same_map(&value, sample.open(scope)) {
+      // SAFETY: `value` has the map of an Array, so it is a JSArray.
+      let array = unsafe { v8::Local::<v8::Array>::cast_unchecked(value) };
+      return Some(if array.length() > ARRAY_MAX {
+        OTHER
+      } else {
+        ARRAY
+      });
+    }
+  }
+  None
 }

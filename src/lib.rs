@@ -27,6 +27,7 @@ mod messaging;
 mod modules;
 mod native_names;
 mod object_copy;
+mod object_layout;
 mod run_queue;
 mod runtime;
 mod state;

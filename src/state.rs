@@ -61,6 +61,11 @@ pub(crate) struct Hooks {
   /// The context's `Object.prototype` and `Array.prototype`, for `crate::clone_kind`.
   pub object_prototype: v8::Global<v8::Object>,
   pub array_prototype: v8::Global<v8::Object>,
+  /// Arrays of each fast elements kind with nothing but elements, never given to user code:
+  /// an array with one of their maps needs no named-property check (`crate::clone_kind`).
+  pub array_samples: Vec<v8::Global<v8::Array>>,
+  /// Whether `crate::object_layout`'s reads hold for this V8 build (checked once).
+  pub layout_known: bool,
   /// The context's global object, which `crate::clone_kind` must not take for a plain one.
   pub global_object: v8::Global<v8::Object>,
   /// Prototypes whose instances are platform objects that structured clone must refuse.

@@ -441,3 +441,64 @@ fn kinds_stay_exact_once_the_encoder_is_optimized() {
     &["35000 5000 0 5000,5000,5000,5000,5000,5000,5000,0"],
   );
 }
+
+#[test]
+fn kinds_read_from_object_headers_match_the_serializer() {
+  // src/object_layout.rs answers for ordinary objects and for arrays sharing a map with a
+  // pristine array; everything else goes through the API checks. Either way the receiver must
+  // get what structuredClone (V8's serializer) makes, at the root of a message and inside it.
+  assert_prints(
+    &with_post(
+      r#"
+      const describe = (v, depth = 0) => {
+        if (typeof v !== "object" || v === null) return typeof v + ":" + String(v);
+        const proto = Object.getPrototypeOf(v);
+        const kind = Array.isArray(v) ? "array" : v instanceof Map ? "map" + v.size
+          : proto === Object.prototype ? "object" : proto === null ? "null" : "other";
+        // An error's stack names the line that made it, which differs between the two runs.
+        const keys = Reflect.ownKeys(v).map(String).filter((k) => k !== "stack");
+        return kind + "{" + keys.map((k) => k + "=" + (depth < 3 ? describe(v[k], depth + 1) : "")).join() + "}";
+      };
+      const outcome = async (send, value) => {
+        try { return describe(await send(value)); } catch (e) { return "throws " + e.name; }
+      };
+      const withNamed = (a, key, enumerable) => {
+        Object.defineProperty(a, key, { value: "x", enumerable, writable: true, configurable: true });
+        return a;
+      };
+      const cases = {
+        smi: () => [1, 2, 3], double: () => [0.5, 1.5], objects: () => [{ a: 1 }, "s"],
+        holeySmi: () => [1, , 3], holeyDouble: () => [0.5, , 1], holeyObjects: () => [{}, , {}],
+        empty: () => [], grown: () => { const a = [1, 2]; a.push(0.5); a.push({}); return a; },
+        named: () => withNamed([1, 2], "extra", true), hidden: () => withNamed([1], "hidden", false),
+        namedLater: () => { const a = [1]; a.later = 2; delete a.later; a.again = 3; return a; },
+        frozen: () => Object.freeze([1, 2]), nullProto: () => Object.setPrototypeOf([1], null),
+        objectProto: () => Object.setPrototypeOf([1], Object.prototype),
+        subclass: () => { class List extends Array {} return List.of(1, 2); },
+        sparse: () => { const a = [1]; a[50000] = 2; return a; },
+        plain: () => ({ a: 1, b: [2] }), nullObject: () => Object.assign(Object.create(null), { a: 1 }),
+        getter: () => ({ get g() { return 1; } }),
+        arrayProtoObject: () => Object.setPrototypeOf({ a: 1 }, Array.prototype),
+        mapAsObject: () => Object.setPrototypeOf(new Map([[1, 2]]), Object.prototype),
+        weakRefAsObject: () => Object.setPrototypeOf(new WeakRef({}), Object.prototype),
+        iteratorAsObject: () => Object.setPrototypeOf([1].values(), Object.prototype),
+        dateAsObject: () => Object.setPrototypeOf(new Date(0), Object.prototype),
+        errorAsObject: () => Object.setPrototypeOf(new Error("e"), Object.prototype),
+      };
+      const serializer = async (v) => structuredClone(v);
+      const differences = [];
+      for (const [name, make] of Object.entries(cases)) {
+        for (const [where, wrap] of [["root", (v) => v], ["nested", (v) => ({ v: [v] })]]) {
+          const expected = await outcome(serializer, wrap(make()));
+          const got = await outcome(post, wrap(make()));
+          if (got !== expected) differences.push(`${name} ${where}: ${got} instead of ${expected}`);
+        }
+      }
+      console.log(Object.keys(cases).length, "cases;", differences.join("; ") || "no difference");
+      const weak = await outcome(post, { v: cases.weakRefAsObject() });
+      console.log(weak);
+      "#,
+    ),
+    &["25 cases; no difference", "throws DataCloneError"],
+  );
+}
