@@ -84,6 +84,7 @@ const OTHER = 0;
 const PLAIN = 1;
 const ARRAY = 2;
 const LEAF = 3;
+const PACKED_ARRAY = 4;
 
 // Tape entries. A message is its root value and, when cycles or deleted properties need
 // patching, FIXUPS with (holder slot, key, target slot) triples. Objects and arrays get slots in
@@ -242,8 +243,10 @@ function shapeFor(keys) {
     const key = JSONStringify(keys[i]);
     // A literal's `__proto__: v` would set the prototype; the computed form defines a property.
     literal += (keys[i] === "__proto__" ? '["__proto__"]' : key) + ": d(),";
-    // As the serializer: a property a getter deleted meanwhile is left out.
-    reads += `if (H(o, ${key})) V(o[${key}], s, ${key}); else M(s, ${key});`;
+    // As the serializer: a property a getter deleted meanwhile is left out. The first key was
+    // just listed, and no user code has run since.
+    if (i === 0) reads += `V(o[${key}], s, ${key});`;
+    else reads += `if (H(o, ${key})) V(o[${key}], s, ${key}); else M(s, ${key});`;
   }
   const factory = compile(literal + "})");
   const reader = factory === null ? null : compile(reads + "}");
@@ -404,9 +407,9 @@ function encodeObject(value, holder, key) {
     depth++;
     encodePlain(value, keys, shapeFor(keys));
     depth--;
-  } else if (kind === ARRAY) {
+  } else if (kind === ARRAY || kind === PACKED_ARRAY) {
     depth++;
-    encodeArray(value);
+    encodeArray(value, kind === PACKED_ARRAY);
     depth--;
   } else {
     if (kind !== LEAF && !sideMode) {
@@ -451,7 +454,12 @@ function encodeMissing(slot, key) {
 }
 
 // @startup
-function encodeArray(array) {
+/**
+ * Writes an array. `packed`: cloneKind said its elements kind is packed, so every index below
+ * its length is its own until user code runs, which only the encoding of an object element can
+ * lead to (a getter inside it may delete elements here).
+ */
+function encodeArray(array, packed) {
   const slot = addSeen(array);
   const n = array.length;
   const small = n <= SMALL_ARRAY;
@@ -461,12 +469,14 @@ function encodeArray(array) {
   if (!small) put(n);
   for (let i = 0; i < n; i++) {
     // As the serializer: an index that is not an own property is a hole (no prototype lookup).
-    if (!ObjectHasOwn(array, i)) {
+    if (!packed && !ObjectHasOwn(array, i)) {
       markerChunk[markerAt] = small ? HOLEY_SMALL[n] : HOLEY;
       put(HOLE);
       continue;
     }
-    encodeValue(array[i], slot, i);
+    const value = array[i];
+    if (typeof value === "object" && value !== null) packed = false;
+    encodeValue(value, slot, i);
   }
   open[slot] = false;
 }
@@ -502,8 +512,8 @@ export function encodeMessage(message, tape) {
       }
       rootShape = shape;
       encodePlain(message, keys, shape);
-    } else if (kind === ARRAY) {
-      encodeArray(message);
+    } else if (kind === ARRAY || kind === PACKED_ARRAY) {
+      encodeArray(message, kind === PACKED_ARRAY);
     } else {
       return BAIL;
     }

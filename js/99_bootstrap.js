@@ -128,8 +128,9 @@ core.setHooks({
   objectPrototype: Object.prototype,
   globalObject: globalThis,
   arrayPrototype: Array.prototype,
-  // One array of each fast elements kind (small integers, doubles, anything; packed, holey),
-  // kept by Rust alone: arrays sharing one of their maps have no named properties.
+  // One array of each fast elements kind (small integers, doubles, anything; packed first,
+  // then holey), kept by Rust alone: arrays sharing one of their maps have no named properties
+  // (src/clone_kind.rs).
   arraySamples: [[], [0.5], [{}], [, 1], [, 0.5], [, {}]],
   taskClock,
   deliverClose,

@@ -16,6 +16,9 @@ pub(crate) const ARRAY: i32 = 2;
 /// A value the serializer copies from internal slots alone, running no JS and holding no
 /// reference the tape could share: Date, RegExp, boxed primitives, buffers and views.
 pub(crate) const LEAF: i32 = 3;
+/// An ARRAY of a packed elements kind: every index below its length is an own data property,
+/// at least until user code runs.
+pub(crate) const PACKED_ARRAY: i32 = 4;
 
 /// Arrays longer than this go to the serializer, which writes sparse arrays compactly; the tape
 /// visits every index.
@@ -112,6 +115,9 @@ pub(crate) fn kind_of(
   }
 }
 
+/// How many of `hooks.array_samples` come first with packed elements (js/99_bootstrap.js).
+const PACKED_SAMPLES: usize = 3;
+
 /// The answer for the two common cases, from the object's header (`crate::object_layout`):
 /// an ordinary object, and an array with the map of one of `hooks.array_samples` (which have no
 /// named properties, and Array.prototype as prototype, like any array sharing their map). None
@@ -132,12 +138,14 @@ fn kind_from_header(
         .is_some_and(|proto| hooks.object_prototype == proto);
     return Some(if plain { PLAIN } else { OTHER });
   }
-  for sample in &hooks.array_samples {
+  for (index, sample) in hooks.array_samples.iter().enumerate() {
     if object_layout::same_map(&value, sample.open(scope)) {
       // SAFETY: `value` has the map of an Array, so it is a JSArray.
       let array = unsafe { v8::Local::<v8::Array>::cast_unchecked(value) };
       return Some(if array.length() > ARRAY_MAX {
         OTHER
+      } else if index < PACKED_SAMPLES {
+        PACKED_ARRAY
       } else {
         ARRAY
       });
