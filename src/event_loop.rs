@@ -358,8 +358,8 @@ pub(crate) fn next_message<'s>(
     state.tasks.borrow_mut().pop_front();
     state.delivery_budget.set(state.delivery_budget.get() - 1);
     stamp_task_start(state, &hooks);
-    let taken = state.ports.borrow_mut().take_for_task(scope, port, true);
-    match taken.and_then(|target| target.message) {
+    let taken = state.ports.borrow_mut().take_next_message(port);
+    match taken {
       Some(message) => message_for_js(scope, message),
       None => (v8::undefined(scope).into(), Delivery::Skip),
     }

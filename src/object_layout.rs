@@ -12,6 +12,8 @@
 //! per context; when they do not hold (a build with pointer compression, say), `clone_kind`
 //! keeps asking V8 through the API.
 
+use std::sync::atomic::{AtomicU16, Ordering};
+
 /// `Internals::kHeapObjectTag`: the low bits of a tagged pointer to a heap object.
 const HEAP_OBJECT_TAG: usize = 1;
 const TAG_MASK: usize = 3;
@@ -60,6 +62,17 @@ pub(crate) fn same_map(a: &v8::Value, b: &v8::Value) -> bool {
   matches!((map_word(a), map_word(b)), (Some(a), Some(b)) if a == b)
 }
 
+/// The instance type of `v8::External`s, once a probe has seen one (0: not yet). V8's number
+/// for it is not in the public header, so it is learned from a real External; it is the same
+/// for every isolate of the process.
+static EXTERNAL_TYPE: AtomicU16 = AtomicU16::new(0);
+
+/// Whether `value` is a `v8::External`; None until a probe has passed in this process.
+pub(crate) fn is_external(value: &v8::Value) -> Option<bool> {
+  let external = EXTERNAL_TYPE.load(Ordering::Relaxed);
+  (external != 0).then(|| instance_type(value) == Some(external))
+}
+
 /// Whether the reads above are right for this V8 build. Makes a few values and reads them:
 /// a Smi must be stored as `value << 32` (no pointer compression, where Smis are 31-bit and
 /// tagged fields 4 bytes), an object literal must be a JS_OBJECT_TYPE and an array not, and
@@ -79,9 +92,15 @@ pub(crate) fn probe(scope: &mut v8::PinScope<'_, '_>) -> bool {
   if named.set(scope, key.into(), smi.into()) != Some(true) {
     return false;
   }
-  instance_type(&object) == Some(JS_OBJECT_TYPE)
-    && instance_type(&array).is_some_and(|t| t != JS_OBJECT_TYPE)
+  let external = v8::External::new(scope, std::ptr::null_mut());
+  let external_type = instance_type(&external).filter(|&t| t != JS_OBJECT_TYPE && t != 0);
+  let known = instance_type(&object) == Some(JS_OBJECT_TYPE)
+    && instance_type(&array).is_some_and(|t| t != JS_OBJECT_TYPE && Some(t) != external_type)
     && same_map(&array, &other)
     && !same_map(&array, &named)
-    && !same_map(&array, &object)
+    && !same_map(&array, &object);
+  if let (true, Some(external_type)) = (known, external_type) {
+    EXTERNAL_TYPE.store(external_type, Ordering::Relaxed);
+  }
+  known
 }

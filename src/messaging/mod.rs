@@ -145,6 +145,21 @@ impl Ports {
     true
   }
 
+  /// The next message of a run being delivered (`crate::event_loop::next_message`): as
+  /// [`Ports::take_for_task`], without a handle to the port object, which JS holds already.
+  pub fn take_next_message(&mut self, id: PortId) -> Option<Message> {
+    let port = self.ports.get_mut(&id)?;
+    port.queued_tasks = port.queued_tasks.saturating_sub(1);
+    port.strong.as_ref()?;
+    if port.queued_tasks == 0 {
+      port.strong = None;
+    }
+    if port.state == PortState::Closed {
+      return None;
+    }
+    port.queue.pop_front()
+  }
+
   /// Takes what a delivery task for `id` needs: the port object and, for a message task, the
   /// next message. `None` when the port is gone or closed (the message is dropped).
   pub fn take_for_task<'s>(
