@@ -473,6 +473,21 @@ fn set_hooks<'s>(
 }
 
 /// Reads the hooks object the bootstrap module hands over (see `js/99_bootstrap.js`).
+/// The elements of the JS array `list` that are `T`s, held as Globals.
+fn globals_of<'s, T>(
+  scope: &mut v8::PinScope<'s, '_>,
+  list: v8::Local<'s, v8::Value>,
+) -> Vec<v8::Global<T>>
+where
+  v8::Local<'s, T>: TryFrom<v8::Local<'s, v8::Value>>,
+{
+  to_list(list, scope)
+    .into_iter()
+    .filter_map(|v| v8::Local::<T>::try_from(v).ok())
+    .map(|v| v8::Global::new(scope, v))
+    .collect()
+}
+
 pub(crate) fn read_hooks(
   scope: &mut v8::PinScope<'_, '_>,
   hooks: v8::Local<'_, v8::Object>,
@@ -518,18 +533,10 @@ pub(crate) fn read_hooks(
   let delivery_kind = SharedCells::new(shared("deliveryKind", v8::Value::is_int32_array)?, 1)?;
   let pending_posts = SharedCells::new(shared("pendingPosts", v8::Value::is_int32_array)?, 2)?;
   let list = get(scope, hooks, "arraySamples")?;
-  let array_samples = to_list(list, scope)
-    .into_iter()
-    .filter_map(|v| v8::Local::<v8::Array>::try_from(v).ok())
-    .map(|a| v8::Global::new(scope, a))
-    .collect();
+  let array_samples = globals_of::<v8::Array>(scope, list);
   let layout_known = crate::object_layout::probe(scope);
   let list = get(scope, hooks, "platformPrototypes")?;
-  let platform_prototypes = to_list(list, scope)
-    .into_iter()
-    .filter_map(|v| v8::Local::<v8::Object>::try_from(v).ok())
-    .map(|o| v8::Global::new(scope, o))
-    .collect();
+  let platform_prototypes = globals_of::<v8::Object>(scope, list);
   Some(Hooks {
     deliver_messages,
     forget_peer,
