@@ -472,7 +472,6 @@ fn set_hooks<'s>(
   });
 }
 
-/// Reads the hooks object the bootstrap module hands over (see `js/99_bootstrap.js`).
 /// The elements of the JS array `list` that are `T`s, held as Globals.
 fn globals_of<'s, T>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -488,6 +487,7 @@ where
     .collect()
 }
 
+/// Reads the hooks object the bootstrap module hands over (see `js/99_bootstrap.js`).
 pub(crate) fn read_hooks(
   scope: &mut v8::PinScope<'_, '_>,
   hooks: v8::Local<'_, v8::Object>,

@@ -145,19 +145,22 @@ impl Ports {
     true
   }
 
-  /// The next message of a run being delivered (`crate::event_loop::next_message`): as
-  /// [`Ports::take_for_task`], without a handle to the port object, which JS holds already.
-  pub fn take_next_message(&mut self, id: PortId) -> Option<Message> {
+  /// Counts one task of `id` as run and lets go of the port object after the last one. The
+  /// port, unless it is gone (its object is held while it has tasks, so it has one here).
+  fn count_task_run(&mut self, id: PortId) -> Option<&mut Port> {
     let port = self.ports.get_mut(&id)?;
     port.queued_tasks = port.queued_tasks.saturating_sub(1);
     port.strong.as_ref()?;
     if port.queued_tasks == 0 {
       port.strong = None;
     }
-    if port.state == PortState::Closed {
-      return None;
-    }
-    port.queue.pop_front()
+    Some(port)
+  }
+
+  /// The next message of a run being delivered (`crate::event_loop::next_message`): as
+  /// [`Ports::take_for_task`], without a handle to the port object, which JS holds already.
+  pub fn take_next_message(&mut self, id: PortId) -> Option<Message> {
+    self.count_task_run(id)?.next_message()
   }
 
   /// Takes what a delivery task for `id` needs: the port object and, for a message task, the
@@ -168,26 +171,25 @@ impl Ports {
     id: PortId,
     message: bool,
   ) -> Option<TaskTarget<'s>> {
-    let port = self.ports.get_mut(&id)?;
-    port.queued_tasks = port.queued_tasks.saturating_sub(1);
-    let object = v8::Local::new(scope, port.strong.as_ref()?);
-    if port.queued_tasks == 0 {
-      port.strong = None;
-    }
-    if !message {
-      return Some(TaskTarget {
-        object,
-        message: None,
-      });
-    }
-    if port.state == PortState::Closed {
+    // The handle first: counting the task may let go of the port's strong reference.
+    let object = v8::Local::new(scope, self.ports.get(&id)?.strong.as_ref()?);
+    let port = self.count_task_run(id)?;
+    let message = if message {
+      Some(port.next_message()?)
+    } else {
+      None
+    };
+    Some(TaskTarget { object, message })
+  }
+}
+
+impl Port {
+  /// The next queued message, unless the port is closed (its messages are dropped).
+  fn next_message(&mut self) -> Option<Message> {
+    if self.state == PortState::Closed {
       return None;
     }
-    let message = port.queue.pop_front()?;
-    Some(TaskTarget {
-      object,
-      message: Some(message),
-    })
+    self.queue.pop_front()
   }
 }
 
