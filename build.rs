@@ -94,6 +94,7 @@ fn stand_ins() -> Vec<v8::FunctionCallback> {
     stand_in::<15>.map_fn_to(),
     stand_in::<16>.map_fn_to(),
     stand_in::<17>.map_fn_to(),
+    stand_in::<18>.map_fn_to(),
   ];
   assert_eq!(all.len(), NATIVE_NAMES.len(), "one stand-in per native");
   all.to_vec()

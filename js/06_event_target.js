@@ -273,6 +273,12 @@ export function reportException(error) {
   if (notCanceled) core.reportUncaught(error);
 }
 
+/** https://html.spec.whatwg.org/multipage/webappapis.html#dom-reporterror */
+export function reportError(e) {
+  requiredArguments(arguments.length, 1, "Failed to execute 'reportError'");
+  reportException(e);
+}
+
 function errorMessage(error) {
   try {
     if (error instanceof Error) {

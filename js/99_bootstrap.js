@@ -11,6 +11,7 @@ import {
   dispatch,
   EventTarget,
   makeEventTarget,
+  reportError,
   reportException,
 } from "v8mc:06_event_target.js";
 import { AbortController, AbortSignal } from "v8mc:07_abort_signal.js";
@@ -24,6 +25,13 @@ import {
   setTimeout,
 } from "v8mc:09_timers.js";
 import { structuredClone } from "v8mc:10_structured_clone.js";
+import {
+  Performance,
+  performance,
+  PerformanceEntry,
+  PerformanceMark,
+  PerformanceMeasure,
+} from "v8mc:13_performance.js";
 import {
   deliverClose,
   deliverMessages,
@@ -53,11 +61,17 @@ const always = {
   Event,
   EventTarget,
   MessageEvent,
+  Performance,
+  PerformanceEntry,
+  PerformanceMark,
+  PerformanceMeasure,
   PromiseRejectionEvent,
   clearInterval,
   clearTimeout,
   console,
+  performance,
   queueMicrotask,
+  reportError,
   setInterval,
   setTimeout,
   structuredClone,

@@ -34,6 +34,7 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
     ("portPostTape", port_post_tape.map_fn_to()),
     ("newChunk", new_chunk.map_fn_to()),
     ("nextMessage", next_message.map_fn_to()),
+    ("timeOrigin", time_origin.map_fn_to()),
   ]
 }
 
@@ -177,6 +178,17 @@ fn now<'s>(
 ) {
   guarded(scope, &args, "now", |_scope, state| {
     rv.set_double(state.start.elapsed().as_secs_f64() * 1000.0);
+  });
+}
+
+/// `timeOrigin()`: when the runtime's clock started, in milliseconds since the Unix epoch.
+fn time_origin<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "timeOrigin", |_scope, state| {
+    rv.set_double(state.time_origin);
   });
 }
 

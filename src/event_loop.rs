@@ -112,6 +112,8 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
       .borrow_mut()
       .extend(due.into_iter().map(Task::Timer));
   }
+  // `import()` calls made since the last turn load and run their modules, each a task.
+  crate::modules::run_pending_imports(scope, |scope| microtask_checkpoint(scope, &state));
   // Only the tasks queued when the turn began run in it (a message flood cannot starve timers).
   let mut budget = state.tasks.borrow().len();
   while budget > 0 {
@@ -130,7 +132,7 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
     microtask_checkpoint(scope, &state);
     queue_counted_posts(&state);
   }
-  if !state.tasks.borrow().is_empty() {
+  if !state.tasks.borrow().is_empty() || crate::modules::has_pending_imports(scope) {
     return Poll::Ready;
   }
   match state.timers.borrow().next_deadline() {
@@ -372,18 +374,17 @@ pub(crate) fn next_message<'s>(
 
 /// Whether the scope's context has tasks queued (timers not counted).
 pub(crate) fn has_queued_tasks(scope: &v8::PinScope<'_, '_>) -> bool {
-  ContextState::get(scope).is_some_and(|state| {
-    queue_counted_posts(&state);
-    !state.tasks.borrow().is_empty()
-  })
+  crate::modules::has_pending_imports(scope)
+    || ContextState::get(scope).is_some_and(|state| {
+      queue_counted_posts(&state);
+      !state.tasks.borrow().is_empty()
+    })
 }
 
-/// Whether the scope's context has queued tasks or pending timers.
+/// Whether the scope's context has queued tasks, pending `import()`s or pending timers.
 pub fn has_pending_work(scope: &v8::PinScope<'_, '_>) -> bool {
-  ContextState::get(scope).is_some_and(|state| {
-    queue_counted_posts(&state);
-    !state.tasks.borrow().is_empty() || !state.timers.borrow().is_empty()
-  })
+  has_queued_tasks(scope)
+    || ContextState::get(scope).is_some_and(|state| !state.timers.borrow().is_empty())
 }
 
 /// Takes the errors reported as uncaught so far (they were printed when they happened).

@@ -25,7 +25,9 @@ struct JsCompat {
 /// printing console output to the process's stdout and stderr.
 ///
 /// The isolate's promise-reject callback is replaced (unhandled rejections are reported as
-/// `unhandledrejection` events). After installing, drive message delivery and timers with
+/// `unhandledrejection` events), and so are its hooks for `import()` and `import.meta` (user
+/// modules load through [`crate::FsModuleLoader`] unless [`crate::set_module_loader`] says
+/// otherwise). After installing, drive message delivery and timers with
 /// [`crate::run_tasks`]; see `examples/embed.rs`. One context per isolate is supported.
 ///
 /// ```no_run
@@ -55,7 +57,7 @@ pub fn install_with_output(
   let global = context.global(scope);
   let bindings_key = v8::String::new(scope, BINDINGS_KEY).expect("short string");
   global.set(scope, bindings_key.into(), bindings.into());
-  let result = modules::evaluate(scope, ENTRY_MODULE, None);
+  let result = modules::evaluate(scope, ENTRY_MODULE, None, false);
   // The bindings must never outlive bootstrap, whatever happened.
   global.delete(scope, bindings_key.into());
   let promise = result?;
@@ -111,6 +113,8 @@ fn new_state(
     ));
   }
   scope.set_promise_reject_callback(promise_reject_callback);
+  scope.set_host_import_module_dynamically_callback(modules::import_dynamically);
+  scope.set_host_initialize_import_meta_object_callback(modules::initialize_import_meta);
   let state = Rc::new(ContextState::new(output));
   context.set_slot(state.clone());
   Ok(state)

@@ -39,6 +39,11 @@ pub use compat::{
 pub use error::{Error, JsError};
 pub use event_loop::{Poll, has_pending_work, run_tasks, take_uncaught_errors};
 pub use install::{install, install_with_output};
+pub use modules::{
+  FsModuleLoader, MAX_MODULE_SIZE, ModuleLoader, ModuleSource, ModuleType, resolve_specifier,
+  set_module_loader,
+};
 pub use runtime::{Runtime, RuntimeOptions, init_v8};
 pub use state::{Output, Stream, process_output};
+pub use url::Url;
 pub use v8;

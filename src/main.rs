@@ -1,10 +1,10 @@
 //! `v8mc`: runs JS files against the MessageChannel globals. A thin client of the library.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use v8_message_channel::{Compat, FLAGS, NEWEST_COMPATIBILITY_DATE, Runtime, RuntimeOptions};
+use v8_message_channel::{Compat, FLAGS, NEWEST_COMPATIBILITY_DATE, Runtime, RuntimeOptions, Url};
 
 #[derive(Parser)]
 #[command(
@@ -23,23 +23,23 @@ enum Command {
   /// Run a script or ES module, then its event loop until no work is left.
   ///
   /// `.mjs` files are ES modules; other files are classic scripts unless --module is given.
-  /// Exit status: 0 on success, 1 when a JS error was uncaught, 2 for bad options or files.
+  /// `-` reads the script from standard input. Exit status: 0 on success, 1 when a JS error was
+  /// uncaught, 2 for bad options or files.
   Run {
-    /// The file to run.
+    /// The file to run, or `-` for standard input.
     file: PathBuf,
-    /// Compatibility date (YYYY-MM-DD); defaults to the newest this build supports.
-    #[arg(long, value_name = "DATE")]
-    compatibility_date: Option<String>,
-    /// Comma-separated compatibility flags, e.g. expose_global_message_channel.
-    #[arg(long, value_name = "FLAGS", value_delimiter = ',')]
-    compatibility_flags: Vec<String>,
-    /// Treat the file as an ES module whatever its extension.
-    #[arg(long)]
-    module: bool,
-    /// Space-separated V8 flags, e.g. "--trace-gc --max-old-space-size=512" (for diagnosis;
-    /// `--v8-flags=--help` lists them).
-    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
-    v8_flags: Option<String>,
+    #[command(flatten)]
+    options: ScriptOptions,
+  },
+  /// Run CODE as a script (or an ES module with --module), then its event loop.
+  ///
+  /// Its imports resolve against the working directory. Exit status as for `run`.
+  Eval {
+    /// The code to run.
+    #[arg(allow_hyphen_values = true)]
+    code: String,
+    #[command(flatten)]
+    options: ScriptOptions,
   },
   /// Run web-platform-tests files and compare them with the expected failures.
   ///
@@ -75,6 +75,32 @@ enum Command {
     #[arg(long)]
     timeout_ms: u64,
   },
+}
+
+/// The options `run` and `eval` share.
+#[derive(Args)]
+struct ScriptOptions {
+  /// Compatibility date (YYYY-MM-DD); defaults to the newest this build supports.
+  #[arg(long, value_name = "DATE")]
+  compatibility_date: Option<String>,
+  /// Comma-separated compatibility flags, e.g. expose_global_message_channel.
+  #[arg(long, value_name = "FLAGS", value_delimiter = ',')]
+  compatibility_flags: Vec<String>,
+  /// Run the code as an ES module (`run` does for `.mjs` files anyway).
+  #[arg(long)]
+  module: bool,
+  /// Space-separated V8 flags, e.g. "--trace-gc --max-old-space-size=512" (for diagnosis;
+  /// `--v8-flags=--help` lists them).
+  #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+  v8_flags: Option<String>,
+}
+
+/// Code to run: its URL (what its imports resolve against and stack traces name), its text, and
+/// whether it is a module.
+struct Source {
+  url: Url,
+  code: String,
+  module: bool,
 }
 
 fn flags_help() -> String {
@@ -146,17 +172,37 @@ fn set_v8_flags(flags: &str) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
   match cli.command {
-    Command::Run {
-      file,
-      compatibility_date,
-      compatibility_flags,
-      module,
-      v8_flags,
-    } => {
-      if let Some(flags) = v8_flags {
-        set_v8_flags(&flags)?;
-      }
-      run_file(file, compatibility_date, compatibility_flags, module)
+    Command::Run { file, options } => {
+      let source = if file.as_os_str() == "-" {
+        let mut code = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut code)
+          .map_err(|e| UsageError(format!("cannot read the script from standard input: {e}")))?;
+        Source {
+          url: url_in_working_directory("[stdin]")?,
+          code,
+          module: options.module,
+        }
+      } else {
+        let code = std::fs::read_to_string(&file)
+          .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+        let path = std::path::absolute(&file)
+          .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+        Source {
+          url: Url::from_file_path(&path)
+            .map_err(|()| UsageError(format!("cannot read {}: not a file path", file.display())))?,
+          code,
+          module: options.module || file.extension().is_some_and(|ext| ext == "mjs"),
+        }
+      };
+      run_source(source, options)
+    }
+    Command::Eval { code, options } => {
+      let source = Source {
+        url: url_in_working_directory("[eval]")?,
+        code,
+        module: options.module,
+      };
+      run_source(source, options)
     }
     Command::Wpt {
       paths,
@@ -226,22 +272,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
   }
 }
 
-fn run_file(
-  file: PathBuf,
-  compatibility_date: Option<String>,
-  compatibility_flags: Vec<String>,
-  module: bool,
-) -> anyhow::Result<ExitCode> {
-  let date = compatibility_date.unwrap_or_else(|| NEWEST_COMPATIBILITY_DATE.to_string());
-  let flags: Vec<&str> = compatibility_flags
+/// The `file:` URL of `name` in the working directory (what `eval` and standard-input code is
+/// named, so that its imports resolve against the working directory).
+fn url_in_working_directory(name: &str) -> anyhow::Result<Url> {
+  let cwd = std::env::current_dir()
+    .map_err(|e| UsageError(format!("cannot read the working directory: {e}")))?;
+  Url::from_file_path(cwd.join(name))
+    .map_err(|()| UsageError(format!("{} is not a file path", cwd.display())).into())
+}
+
+fn run_source(source: Source, options: ScriptOptions) -> anyhow::Result<ExitCode> {
+  if let Some(flags) = &options.v8_flags {
+    set_v8_flags(flags)?;
+  }
+  let date = options
+    .compatibility_date
+    .unwrap_or_else(|| NEWEST_COMPATIBILITY_DATE.to_string());
+  let flags: Vec<&str> = options
+    .compatibility_flags
     .iter()
     .map(|f| f.trim())
     .filter(|f| !f.is_empty())
     .collect();
   let compat = Compat::new(&date, &flags).map_err(|e| UsageError(e.to_string()))?;
-  let source = std::fs::read_to_string(&file)
-    .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
-  let as_module = module || file.extension().is_some_and(|ext| ext == "mjs");
 
   let tokio = tokio::runtime::Builder::new_current_thread()
     .enable_time()
@@ -249,15 +302,15 @@ fn run_file(
     .context("cannot start the event loop")?;
   let mut runtime = Runtime::new(RuntimeOptions {
     compat,
-    output: None,
     // Every isolate of this process is a Runtime, so the snapshot is safe to use.
     startup_snapshot: true,
+    ..Default::default()
   })
   .context("cannot start the runtime")?;
-  let started = if as_module {
-    runtime.execute_module(&file)
+  let started = if source.module {
+    runtime.execute_module_source(source.url.as_str(), &source.code)
   } else {
-    runtime.execute_script(&file.to_string_lossy(), &source)
+    runtime.execute_script(source.url.as_str(), &source.code)
   };
   let result = started.and_then(|()| tokio.block_on(runtime.run_event_loop()));
   // The process is about to exit: tearing the isolate down would only spend time freeing a heap

@@ -11,9 +11,10 @@ use crate::event_loop::{
 };
 use crate::install::{attach_to_snapshot_context, install_with_output};
 use crate::messaging::queue_counted_posts;
-use crate::modules;
+use crate::modules::{self, ModuleLoader};
 use crate::state::{ContextState, Output, process_output};
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 /// A context after `js/` has run, made by build.rs.
@@ -49,6 +50,9 @@ pub struct RuntimeOptions {
   /// `v8mc` CLI holds nothing else): V8 aborts when isolates of both snapshots coexist, as they
   /// share one read-only heap.
   pub startup_snapshot: bool,
+  /// Resolves and loads user modules (static imports, `import()`, `import.meta.resolve`);
+  /// [`crate::FsModuleLoader`] when `None`.
+  pub module_loader: Option<Rc<dyn ModuleLoader>>,
 }
 
 /// A V8 isolate with one context holding the web globals.
@@ -100,6 +104,9 @@ impl Runtime {
         attach_to_snapshot_context(scope, context, &options.compat, output)?;
       } else {
         install_with_output(scope, context, &options.compat, output)?;
+      }
+      if let Some(loader) = options.module_loader {
+        modules::set_module_loader(context, loader);
       }
       v8::Global::new(scope, context)
     };
@@ -153,14 +160,31 @@ impl Runtime {
     f(scope)
   }
 
-  /// Loads an ES module file and its static imports (relative or absolute paths), evaluates it
-  /// and performs a microtask checkpoint. A top-level `await` may still be pending afterwards;
+  /// Loads an ES module file and its static imports, evaluates it and performs a microtask
+  /// checkpoint. Imports resolve as URLs against the module's `file:` URL and load through
+  /// [`RuntimeOptions::module_loader`]. A top-level `await` may still be pending afterwards;
   /// [`Runtime::run_event_loop`] waits for it and reports its rejection.
   pub fn execute_module(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
-    let specifier = modules::absolute(path.as_ref())?;
+    let url = modules::file_url(path.as_ref())?;
+    self.evaluate_main_module(url.as_str(), None)
+  }
+
+  /// Like [`Runtime::execute_module`], for a module whose code is `source`: `name` is its URL
+  /// (or a path, made a `file:` URL), which its imports resolve against.
+  pub fn execute_module_source(&mut self, name: &str, source: &str) -> Result<(), Error> {
+    let url = modules::base_url(name);
+    self.evaluate_main_module(url.as_str(), Some(source.to_string()))
+  }
+
+  fn evaluate_main_module(&mut self, url: &str, source: Option<String>) -> Result<(), Error> {
+    let specifier = url.to_string();
     let pending = self.with_context(|scope| {
-      let promise = modules::evaluate(scope, &specifier, None)?;
+      let promise = modules::evaluate(scope, &specifier, source, true)?;
       if let Some(state) = ContextState::get(scope) {
+        // Its rejection comes back as this call's or run_event_loop's error, not as an
+        // unhandled rejection besides.
+        promise.mark_as_handled();
+        state.forget_rejection(promise);
         microtask_checkpoint(scope, &state);
       }
       match promise.state() {

@@ -73,7 +73,10 @@ pub(crate) struct Hooks {
 }
 
 pub(crate) struct ContextState {
+  /// The runtime's time origin: `performance.now()` and event time stamps count from it.
   pub start: Instant,
+  /// The same moment in milliseconds since the Unix epoch (`performance.timeOrigin`).
+  pub time_origin: f64,
   pub output: Output,
   pub hooks: RefCell<Option<Rc<Hooks>>>,
   pub ports: RefCell<Ports>,
@@ -164,8 +167,13 @@ impl<T: Copy> SharedCells<T> {
 
 impl ContextState {
   pub fn new(output: Output) -> Self {
+    let start = Instant::now();
+    let time_origin = std::time::SystemTime::now()
+      .duration_since(std::time::UNIX_EPOCH)
+      .map_or(0.0, |since| since.as_secs_f64() * 1000.0);
     Self {
-      start: Instant::now(),
+      start,
+      time_origin,
       output,
       hooks: RefCell::new(None),
       ports: RefCell::new(Ports::default()),
@@ -185,6 +193,14 @@ impl ContextState {
 
   pub fn hooks(&self) -> Option<Rc<Hooks>> {
     self.hooks.borrow().clone()
+  }
+
+  /// Drops `promise` from the rejections waiting to be reported as unhandled.
+  pub fn forget_rejection(&self, promise: v8::Local<'_, v8::Promise>) {
+    self
+      .pending_rejections
+      .borrow_mut()
+      .retain(|(pending, _)| *pending != promise);
   }
 
   /// Prints an uncaught error and remembers it.

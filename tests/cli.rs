@@ -286,3 +286,134 @@ fn startup_path_is_compiled_ahead() {
     compiled_late.join("\n")
   );
 }
+
+fn v8mc_with_stdin(args: &[&str], stdin: &str) -> Output {
+  use std::io::Write;
+  let mut child = Command::new(env!("CARGO_BIN_EXE_v8mc"))
+    .args(args)
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("v8mc starts");
+  child
+    .stdin
+    .take()
+    .unwrap()
+    .write_all(stdin.as_bytes())
+    .unwrap();
+  child.wait_with_output().expect("v8mc runs")
+}
+
+#[test]
+fn eval_runs_code_as_a_script_or_a_module() {
+  let out = v8mc(&[
+    "eval",
+    "console.log(typeof MessageChannel, typeof import.meta)",
+  ]);
+  assert_eq!(
+    out.status.code(),
+    Some(1),
+    "import.meta is a syntax error in a script"
+  );
+  let out = v8mc(&[
+    "eval",
+    "const { port1, port2 } = new MessageChannel(); port2.onmessage = (e) => { console.log(e.data); port1.close(); }; port1.postMessage(6 * 7);",
+  ]);
+  assert_eq!(text(&out.stdout), "42\n", "{}", text(&out.stderr));
+  assert_eq!(out.status.code(), Some(0));
+  // Imports resolve against the working directory (the crate root here).
+  let out = v8mc(&[
+    "eval",
+    "--module",
+    "const { default: d } = await import('./wpt/expectations.json', { with: { type: 'json' } }); console.log(typeof d, import.meta.url.endsWith('/[eval]'));",
+  ]);
+  assert_eq!(text(&out.stdout), "object true\n", "{}", text(&out.stderr));
+  // The same options as `run`.
+  let out = v8mc(&[
+    "eval",
+    "console.log(typeof MessageChannel)",
+    "--compatibility-date",
+    "2025-01-01",
+  ]);
+  assert_eq!(text(&out.stdout), "undefined\n");
+  let out = v8mc(&["eval", "1", "--compatibility-flags", "nope"]);
+  assert_eq!(out.status.code(), Some(2));
+  assert!(text(&out.stderr).starts_with("error: unknown compatibility flag"));
+  let out = v8mc(&["eval", "throw new TypeError('from eval')"]);
+  assert_eq!(out.status.code(), Some(1));
+  assert!(
+    text(&out.stderr).contains("TypeError: from eval"),
+    "{}",
+    text(&out.stderr)
+  );
+  let out = v8mc(&["eval", "--module", "await import('./no/such/module.mjs')"]);
+  assert_eq!(out.status.code(), Some(1));
+  let stderr = text(&out.stderr);
+  assert!(
+    stderr.contains("TypeError: Cannot load module") && stderr.contains("./no/such/module.mjs"),
+    "{stderr}"
+  );
+}
+
+#[test]
+fn run_dash_reads_the_script_from_standard_input() {
+  let out = v8mc_with_stdin(
+    &["run", "-"],
+    "console.log('from stdin', typeof performance.now());\n",
+  );
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+  assert_eq!(text(&out.stdout), "from stdin number\n");
+  let out = v8mc_with_stdin(
+    &["run", "-", "--module"],
+    "const { meta } = { meta: import.meta }; console.log(meta.url.endsWith('/[stdin]'), meta.main);\n",
+  );
+  assert_eq!(text(&out.stdout), "true true\n", "{}", text(&out.stderr));
+  let out = v8mc_with_stdin(&["run", "-"], "null.x;\n");
+  assert_eq!(out.status.code(), Some(1));
+  assert!(
+    text(&out.stderr).contains("TypeError"),
+    "{}",
+    text(&out.stderr)
+  );
+  let out = v8mc_with_stdin(&["run", "-", "--compatibility-date", "tomorrow"], "");
+  assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_uncaught_import_failure_exits_1() {
+  let dir = std::env::temp_dir().join(format!("v8mc-cli-imports-{}", std::process::id()));
+  std::fs::create_dir_all(&dir).unwrap();
+  std::fs::write(dir.join("bad.mjs"), "export default =;\n").unwrap();
+  std::fs::write(dir.join("main.js"), "import('./bad.mjs');\n").unwrap();
+  std::fs::write(dir.join("static.mjs"), "import './gone.mjs';\n").unwrap();
+  let out = v8mc(&["run", dir.join("main.js").to_str().unwrap()]);
+  assert_eq!(out.status.code(), Some(1));
+  assert!(
+    text(&out.stderr).starts_with("Uncaught (in promise) SyntaxError: Unexpected token '='"),
+    "{}",
+    text(&out.stderr)
+  );
+  let out = v8mc(&["run", dir.join("static.mjs").to_str().unwrap()]);
+  assert_eq!(out.status.code(), Some(1));
+  let stderr = text(&out.stderr);
+  assert!(
+    stderr.starts_with("error: Uncaught TypeError: Cannot load module")
+      && stderr.contains("gone.mjs"),
+    "{stderr}"
+  );
+  std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn runs_the_round_trip_example() {
+  let out = v8mc(&["run", "examples/round_trip.mjs"]);
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+  let stdout = text(&out.stdout);
+  let elapsed = stdout
+    .strip_prefix("1000 round trips in ")
+    .and_then(|rest| rest.strip_suffix(" ms\n"))
+    .and_then(|ms| ms.parse::<f64>().ok());
+  assert!(elapsed.is_some_and(|ms| ms > 0.0), "{stdout}");
+}

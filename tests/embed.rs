@@ -67,3 +67,66 @@ fn install_into_a_hand_made_context_and_drive_delivery() {
   );
   let _ = Stream::Stdout;
 }
+
+#[test]
+fn installed_contexts_have_import_and_performance() {
+  v8_message_channel::init_v8();
+  let dir = std::env::temp_dir().join(format!("v8mc-embed-import-{}", std::process::id()));
+  std::fs::create_dir_all(&dir).unwrap();
+  std::fs::write(
+    dir.join("lib.mjs"),
+    "export const where = import.meta.url;\n",
+  )
+  .unwrap();
+  let lines = Rc::new(RefCell::new(Vec::<String>::new()));
+  let sink = lines.clone();
+  let mut isolate = v8::Isolate::new(Default::default());
+  isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+  {
+    v8::scope!(let scope, &mut isolate);
+    let context = v8::Context::new(scope, Default::default());
+    install_with_output(
+      scope,
+      context,
+      &Compat::latest(),
+      Rc::new(move |_, text| sink.borrow_mut().push(text.to_string())),
+    )
+    .unwrap();
+    let scope = &mut v8::ContextScope::new(scope, context);
+    let code = v8::String::new(
+      scope,
+      r#"
+      const t = performance.now();
+      import("./lib.mjs").then((m) => console.log(m.where.endsWith("/lib.mjs"), performance.now() > t));
+      "#,
+    )
+    .unwrap();
+    // The script's name is what its import() resolves against.
+    let name = v8::String::new(scope, &dir.join("main.js").to_string_lossy()).unwrap();
+    let origin = v8::ScriptOrigin::new(
+      scope,
+      name.into(),
+      0,
+      0,
+      false,
+      0,
+      None,
+      false,
+      false,
+      false,
+      None,
+    );
+    v8::Script::compile(scope, code, Some(&origin))
+      .unwrap()
+      .run(scope)
+      .unwrap();
+    while run_tasks(scope) != Poll::Done {}
+    assert!(
+      take_uncaught_errors(scope).is_empty(),
+      "{:?}",
+      lines.borrow()
+    );
+  }
+  assert_eq!(*lines.borrow(), ["true true\n"]);
+  std::fs::remove_dir_all(&dir).unwrap();
+}

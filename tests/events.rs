@@ -185,6 +185,42 @@ fn global_error_listener_can_handle_listener_exceptions() {
 }
 
 #[test]
+fn report_error_reports_like_an_uncaught_listener_error() {
+  assert_prints(
+    r#"
+    let canceling = true;
+    addEventListener("error", (e) => {
+      // A thrown value that is not an error is located where reportError was called.
+      console.log(e instanceof ErrorEvent, e.cancelable, e.isTrusted, e.message, e.error?.message ?? e.error, e.lineno > 0);
+      if (canceling) e.preventDefault();
+    });
+    reportError(new RangeError("handled"));
+    reportError("a string");
+    console.log(reportError.length, typeof reportError(undefined));
+    try { reportError(); } catch (e) { console.log(e.constructor.name); }
+    "#,
+    &[
+      "true true true Uncaught RangeError: handled handled true",
+      "true true true Uncaught a string a string true",
+      "true true true Uncaught undefined undefined true",
+      "1 undefined",
+      "TypeError",
+    ],
+  );
+  let outcome = run("reportError(new Error('nobody cancels'));\nconsole.log('goes on');");
+  assert_eq!(outcome.stdout, "goes on\n");
+  assert!(
+    outcome.stderr.starts_with("Uncaught Error: nobody cancels"),
+    "{}",
+    outcome.stderr
+  );
+  assert!(matches!(
+    outcome.result,
+    Err(Error::Uncaught { count: 1, .. })
+  ));
+}
+
+#[test]
 fn unhandled_rejections_are_reported_unless_canceled() {
   let outcome = run("Promise.reject(new TypeError('nobody listens'));");
   assert!(

@@ -12,5 +12,7 @@ mod events;
 mod gating;
 mod memory;
 mod messaging;
+mod modules;
+mod performance;
 mod tape;
 mod wpt;

@@ -30,11 +30,21 @@ impl Outcome {
   }
 }
 
-pub fn runtime_with(compat: Compat) -> (Runtime, Rc<RefCell<(String, String)>>) {
+/// What a runtime printed so far: (stdout, stderr).
+pub type Captured = Rc<RefCell<(String, String)>>;
+
+pub fn runtime_with(compat: Compat) -> (Runtime, Captured) {
+  runtime_from(RuntimeOptions {
+    compat,
+    ..Default::default()
+  })
+}
+
+/// A runtime made with `options`, its output captured.
+pub fn runtime_from(options: RuntimeOptions) -> (Runtime, Captured) {
   let captured = Rc::new(RefCell::new((String::new(), String::new())));
   let sink = captured.clone();
   let runtime = Runtime::new(RuntimeOptions {
-    compat,
     // Tests share the process with hand-made isolates (tests/embed.rs), which must not coexist
     // with snapshot isolates; the snapshot path is covered through the CLI, in processes of its
     // own.
@@ -46,6 +56,7 @@ pub fn runtime_with(compat: Compat) -> (Runtime, Rc<RefCell<(String, String)>>) 
         Stream::Stderr => out.1.push_str(text),
       }
     })),
+    ..options
   })
   .expect("runtime starts");
   (runtime, captured)
