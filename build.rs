@@ -95,6 +95,10 @@ fn stand_ins() -> Vec<v8::FunctionCallback> {
     stand_in::<16>.map_fn_to(),
     stand_in::<17>.map_fn_to(),
     stand_in::<18>.map_fn_to(),
+    stand_in::<19>.map_fn_to(),
+    stand_in::<20>.map_fn_to(),
+    stand_in::<21>.map_fn_to(),
+    stand_in::<22>.map_fn_to(),
   ];
   assert_eq!(all.len(), NATIVE_NAMES.len(), "one stand-in per native");
   all.to_vec()
@@ -187,11 +191,10 @@ fn create_snapshot(sources: &[(String, String)]) -> Vec<u8> {
       .unwrap_or_else(|| panic!("bootstrap threw: {}", exception_text(scope)));
     scope.perform_microtask_checkpoint();
     let promise = v8::Local::<v8::Promise>::try_from(promise).unwrap();
-    assert_eq!(
-      promise.state(),
-      v8::PromiseState::Fulfilled,
-      "bootstrap did not complete"
-    );
+    if promise.state() != v8::PromiseState::Fulfilled {
+      let reason = promise.result(scope).to_rust_string_lossy(scope);
+      panic!("bootstrap did not complete: {reason}");
+    }
     global.delete(scope, key.into());
     let hooks = HOOKS
       .with(|h| h.borrow_mut().take())

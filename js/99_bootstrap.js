@@ -32,6 +32,7 @@ import {
   PerformanceMark,
   PerformanceMeasure,
 } from "v8mc:13_performance.js";
+import { URL, URLSearchParams } from "v8mc:14_url.js";
 import {
   deliverClose,
   deliverMessages,
@@ -66,6 +67,8 @@ const always = {
   PerformanceMark,
   PerformanceMeasure,
   PromiseRejectionEvent,
+  URL,
+  URLSearchParams,
   clearInterval,
   clearTimeout,
   console,

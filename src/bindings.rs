@@ -35,6 +35,10 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
     ("newChunk", new_chunk.map_fn_to()),
     ("nextMessage", next_message.map_fn_to()),
     ("timeOrigin", time_origin.map_fn_to()),
+    ("urlParse", url_parse.map_fn_to()),
+    ("urlSet", url_set.map_fn_to()),
+    ("formParse", form_parse.map_fn_to()),
+    ("formSerialize", form_serialize.map_fn_to()),
   ]
 }
 
@@ -338,6 +342,102 @@ fn next_message<'s>(
   guarded(scope, &args, "nextMessage", |scope, state| {
     let id = port_id(scope, args.get(0));
     rv.set(crate::event_loop::next_message(scope, state, id));
+  });
+}
+
+/// A null-prototype object with `url`'s components, by getter name (`crate::web_url`).
+fn url_components<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  url: &url::Url,
+) -> v8::Local<'s, v8::Object> {
+  let mut names = Vec::with_capacity(11);
+  let mut values = Vec::with_capacity(11);
+  for (name, value) in crate::web_url::components(url) {
+    names.push(v8::String::new(scope, name).expect("short string").into());
+    let value = v8::String::new(scope, &value).unwrap_or_else(|| v8::String::empty(scope));
+    values.push(value.into());
+  }
+  let null = v8::null(scope).into();
+  v8::Object::with_prototype_and_properties(scope, null, &names, &values)
+}
+
+/// `urlParse(input, base)`: the components of `new URL(input, base)`, or null where it fails.
+fn url_parse<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "urlParse", |scope, _state| {
+    let input = args.get(0).to_rust_string_lossy(scope);
+    let base = Some(args.get(1))
+      .filter(|base| !base.is_undefined())
+      .map(|base| base.to_rust_string_lossy(scope));
+    match crate::web_url::parse(&input, base.as_deref()) {
+      Some(url) => rv.set(url_components(scope, &url).into()),
+      None => rv.set_null(),
+    }
+  });
+}
+
+/// `urlSet(href, name, value)`: the components after the URL's `name` setter ran with `value`.
+/// Throws a TypeError where the `href` setter fails.
+fn url_set<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "urlSet", |scope, _state| {
+    let href = args.get(0).to_rust_string_lossy(scope);
+    let name = args.get(1).to_rust_string_lossy(scope);
+    let value = args.get(2).to_rust_string_lossy(scope);
+    let Ok(mut url) = url::Url::parse(&href) else {
+      throw_type_error(scope, &format!("urlSet: {href:?} is not a URL"));
+      return;
+    };
+    match crate::web_url::set(&mut url, &name, &value) {
+      Ok(()) => rv.set(url_components(scope, &url).into()),
+      Err(reason) => throw_type_error(scope, &format!("Invalid URL: {reason}")),
+    }
+  });
+}
+
+/// `formParse(input)`: the pairs of an `application/x-www-form-urlencoded` string, flat.
+fn form_parse<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "formParse", |scope, _state| {
+    let input = args.get(0).to_rust_string_lossy(scope);
+    let mut flat = Vec::new();
+    for (name, value) in crate::web_url::parse_form(&input) {
+      for text in [name, value] {
+        let text = v8::String::new(scope, &text).unwrap_or_else(|| v8::String::empty(scope));
+        flat.push(text.into());
+      }
+    }
+    rv.set(v8::Array::new_with_elements(scope, &flat).into());
+  });
+}
+
+/// `formSerialize(flat)`: the `application/x-www-form-urlencoded` string of flat pairs.
+fn form_serialize<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "formSerialize", |scope, _state| {
+    let texts: Vec<String> = to_list(args.get(0), scope)
+      .into_iter()
+      .map(|text| text.to_rust_string_lossy(scope))
+      .collect();
+    let pairs = texts
+      .chunks_exact(2)
+      .map(|pair| (pair[0].as_str(), pair[1].as_str()));
+    let serialized = crate::web_url::serialize_form(pairs);
+    let serialized =
+      v8::String::new(scope, &serialized).unwrap_or_else(|| v8::String::empty(scope));
+    rv.set(serialized.into());
   });
 }
 

@@ -31,6 +31,7 @@ mod object_layout;
 mod run_queue;
 mod runtime;
 mod state;
+mod web_url;
 pub mod wpt;
 
 pub use compat::{

@@ -1,7 +1,7 @@
 // The natives on the bindings object, in the order of the V8 external-reference table. build.rs
 // includes this file too: the startup snapshot refers to natives by their index here, so the
 // library's table (src/bindings.rs) must list them in the same order (a test checks it).
-pub(crate) const NATIVE_NAMES: [&str; 19] = [
+pub(crate) const NATIVE_NAMES: [&str; 23] = [
   "print",
   "now",
   "reportUncaught",
@@ -21,4 +21,8 @@ pub(crate) const NATIVE_NAMES: [&str; 19] = [
   "newChunk",
   "nextMessage",
   "timeOrigin",
+  "urlParse",
+  "urlSet",
+  "formParse",
+  "formSerialize",
 ];

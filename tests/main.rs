@@ -15,4 +15,5 @@ mod messaging;
 mod modules;
 mod performance;
 mod tape;
+mod url;
 mod wpt;
