@@ -363,18 +363,6 @@ fn compile_and_run<'s>(
 ) -> Option<v8::Local<'s, v8::Value>> {
   let code = v8::String::new(scope, source)?;
   let resource = v8::String::new(scope, name)?;
-  let origin = v8::ScriptOrigin::new(
-    scope,
-    resource.into(),
-    0,
-    0,
-    false,
-    0,
-    None,
-    false,
-    false,
-    false,
-    None,
-  );
+  let origin = modules::script_origin(scope, resource, false);
   v8::Script::compile(scope, code, Some(&origin)).and_then(|script| script.run(scope))
 }

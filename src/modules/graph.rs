@@ -297,19 +297,7 @@ fn compile<'s>(
 ) -> Result<v8::Local<'s, v8::Module>, Failure> {
   let code = v8::String::new(scope, code).ok_or_else(|| too_large(url))?;
   let name = v8::String::new(scope, url).ok_or_else(|| too_large(url))?;
-  let origin = v8::ScriptOrigin::new(
-    scope,
-    name.into(),
-    0,
-    0,
-    false,
-    0,
-    None,
-    false,
-    false,
-    true,
-    None,
-  );
+  let origin = super::script_origin(scope, name, true);
   let mut source = v8::script_compiler::Source::new(code, Some(&origin));
   v8::tc_scope!(let tc, scope);
   v8::script_compiler::compile_module(tc, &mut source).ok_or_else(|| {

@@ -120,6 +120,28 @@ pub(crate) fn evaluate<'s>(
   }
 }
 
+/// The origin V8 names a script or module by: `name` (a URL for modules) in stack traces, error
+/// locations and as what its `import()` calls resolve against.
+pub(crate) fn script_origin<'s>(
+  scope: &v8::PinScope<'s, '_>,
+  name: v8::Local<'s, v8::String>,
+  module: bool,
+) -> v8::ScriptOrigin<'s> {
+  v8::ScriptOrigin::new(
+    scope,
+    name.into(),
+    0,
+    0,
+    false,
+    0,
+    None,
+    false,
+    false,
+    module,
+    None,
+  )
+}
+
 /// The `file:` URL of a path on this machine, made absolute and with `.` and `..` resolved.
 pub(crate) fn file_url(path: &Path) -> Result<Url, Error> {
   let absolute = std::path::absolute(path)
