@@ -21,6 +21,7 @@ const emptyPorts = Object.freeze([]);
 let trustedData = null;
 
 let setData;
+let setPorts;
 
 /**
  * A trusted MessageEvent that is never dispatched: each delivered message gets a shallow copy
@@ -50,13 +51,21 @@ function makeTemplate() {
 }
 
 // @startup
-/** A trusted MessageEvent with `data`, made the cheap way (one per delivered message). */
-export function createMessageEvent(type, data) {
+/**
+ * A trusted MessageEvent with `data` and, when the message carried ports, `ports` (a frozen
+ * array), made the cheap way (one per delivered message).
+ */
+export function createMessageEvent(type, data, ports = undefined) {
   if (template === undefined) template = makeTemplate();
-  if (template === null) return constructTrusted(type, data);
-  const event = core.copyObject(template);
-  initTrustedCopy(event, type);
-  setData(event, data);
+  let event;
+  if (template === null) {
+    event = constructTrusted(type, data);
+  } else {
+    event = core.copyObject(template);
+    initTrustedCopy(event, type);
+    setData(event, data);
+  }
+  if (ports !== undefined) setPorts(event, ports);
   return event;
 }
 
@@ -120,6 +129,9 @@ export class MessageEvent extends Event {
     // @startup
     setData = (event, data) => {
       event.#data = data;
+    };
+    setPorts = (event, ports) => {
+      event.#ports = ports;
     };
   }
 

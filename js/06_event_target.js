@@ -20,6 +20,15 @@ import {
 const listenerMaps = new WeakMap();
 
 let abortSignalHooks = null;
+let listenerObserver = null;
+
+/**
+ * `observer(target, type, count)` hears whenever the number of listeners of a type changes
+ * (MessagePort tells Rust when it has message listeners).
+ */
+export function setListenerObserver(observer) {
+  listenerObserver = observer;
+}
 /** AbortSignal, defined later in load order, registers how `signal` options are observed. */
 export function setAbortSignalHooks(hooks) {
   abortSignalHooks = hooks;
@@ -87,6 +96,7 @@ export function addEventListenerInternal(target, listener) {
     if (existing.callback === listener.callback && existing.capture === listener.capture) return;
   }
   list.push(listener);
+  if (listenerObserver !== null) listenerObserver(target, listener.type, list.length);
   if (listener.signal !== null) {
     abortSignalHooks.addAlgorithm(listener.signal, () => removeListener(target, listener));
   }
@@ -99,8 +109,10 @@ export function removeListener(target, listener) {
   const list = map.get(listener.type);
   if (list === undefined) return;
   const index = list.indexOf(listener);
-  if (index !== -1) list.splice(index, 1);
+  if (index === -1) return;
+  list.splice(index, 1);
   if (list.length === 0) map.delete(listener.type);
+  if (listenerObserver !== null) listenerObserver(target, listener.type, list.length);
 }
 
 export class EventTarget {

@@ -19,9 +19,25 @@ export function toTransferList(value, prefix) {
   return list;
 }
 
+let transferKeys = (transfer) => transfer.map(() => -2);
+let detachTransferred = () => {};
+
+/**
+ * MessagePort (defined later in load order) registers how the entries of a transfer list are
+ * named to Rust, and how ports are detached once they were transferred.
+ */
+export function setTransferKeys(keys, detach) {
+  transferKeys = keys;
+  detachTransferred = detach;
+}
+
 export function structuredClone(value, options = undefined) {
   const prefix = "Failed to execute 'structuredClone'";
   requiredArguments(arguments.length, 1, prefix);
   const transfer = toTransferList(toDictionary(options, prefix).transfer, prefix);
-  return core.structuredClone(value, transfer);
+  if (transfer.length === 0) return core.structuredClone(value, transfer, transfer);
+  const keys = transferKeys(transfer);
+  const clone = core.structuredClone(value, transfer, keys);
+  detachTransferred(transfer, keys);
+  return clone;
 }

@@ -1,12 +1,17 @@
 // MessageChannel and MessagePort:
 // https://html.spec.whatwg.org/multipage/web-messaging.html#message-channels
 //
-// A port is a JS EventTarget holding the id of its Rust half (src/messaging). Rust owns the
-// entanglement, the message queues and the ordering; JS owns the events. Deviations from the
-// spec (close events, messageerror on a throwing listener) are Workers behaviour and are listed
-// in the README.
+// A port is a JS EventTarget holding the key of its channel end in Rust (src/ports). Rust owns
+// the entanglement, the message queues, the ordering and the transfers; JS owns the events.
+// Deviations from the spec (close events, messageerror on a throwing listener) are Workers
+// behaviour and are listed in the README.
 
 import { core } from "v8mc:00_core.js";
+import {
+  POST_NOT_LOCAL,
+  TRANSFER_DETACHED_PORT,
+  TRANSFER_NOT_A_PORT,
+} from "v8mc:00_tables.js";
 import { createTrustedEvent, Event } from "v8mc:03_event.js";
 import { createMessageEvent, setMessagePortCheck } from "v8mc:04_message_event.js";
 import {
@@ -14,17 +19,11 @@ import {
   dispatch,
   EventTarget,
   NO_ERROR,
+  setListenerObserver,
   takeListenerError,
 } from "v8mc:06_event_target.js";
-import { toTransferList } from "v8mc:10_structured_clone.js";
-import {
-  clearTape,
-  decodeMessage,
-  encodeMessage,
-  newTape,
-  SERIALIZE,
-  unwriteLast,
-} from "v8mc:11_message_tape.js";
+import { setTransferKeys, toTransferList } from "v8mc:10_structured_clone.js";
+import { copyMessage, NOT_COPIED } from "v8mc:11_message_copy.js";
 import {
   configureInterface,
   illegalConstructor,
@@ -34,43 +33,70 @@ import {
   toDictionary,
 } from "v8mc:01_webidl.js";
 
+const ArrayPrototypeMap = Array.prototype.map;
+const ObjectFreeze = Object.freeze;
+const ReflectApply = Reflect.apply;
+const EMPTY = ObjectFreeze([]);
+
 let entangle;
-let takeTapeMessage;
-/** Rust calls this when a port's peer was collected: what was posted to it is let go. */
-export let forgetPeer;
+let keyOf;
+let detach;
 let postPlain;
+/** Whether postMessage takes transfer lists (a compatibility flag; off as in workerd). */
+let transferAllowed = true;
+
+// @startup
+export function setTransferAllowed(allowed) {
+  transferAllowed = allowed;
+}
 
 export class MessagePort extends EventTarget {
-  #id;
-  /** Plain-data messages posted to this port (js/11_message_tape.js). */
-  #inbox = newTape();
-  /** The peer's inbox; null once posting can no longer reach the peer. */
-  #outbox = null;
+  /** The key of this port's end in Rust, or TRANSFER_DETACHED_PORT once transferred or closed. */
+  #key = TRANSFER_DETACHED_PORT;
+  /**
+   * Whether the peer was in this isolate at the last post: posts then copy the message in JS
+   * (js/11_message_copy.js). Only a hint: Rust refuses a copy the peer cannot take.
+   */
+  #peerHere = false;
 
   // @startup
-  constructor(key = undefined, id = undefined) {
-    if (key !== illegalConstructorKey) throw illegalConstructor();
+  constructor(token = undefined, key = TRANSFER_DETACHED_PORT) {
+    if (token !== illegalConstructorKey) throw illegalConstructor();
     super();
-    this.#id = id;
+    this.#key = key;
   }
 
   static {
     // @startup
-    // Rust assigns the ids once both objects exist (it keeps weak references to them).
-    entangle = (port, id, peer) => {
-      port.#id = id;
-      port.#outbox = peer.#inbox;
+    // Rust gives the keys once both objects exist (it keeps weak references to them).
+    entangle = (port, key) => {
+      port.#key = key;
+      port.#peerHere = true;
     };
     // @startup
-    takeTapeMessage = (port, side) => decodeMessage(port.#inbox, side);
-    forgetPeer = (port) => {
-      port.#outbox = null;
+    keyOf = (port) => port.#key;
+    // @startup
+    detach = (port) => {
+      port.#key = TRANSFER_DETACHED_PORT;
+    };
+    // @startup
+    /** Posts a message with nothing to transfer: as a JS copy when the peer is here. */
+    postPlain = (port, message) => {
+      if (port.#peerHere) {
+        const copy = copyMessage(message);
+        if (copy !== NOT_COPIED) {
+          if (core.portPostLocal(port.#key, copy) !== POST_NOT_LOCAL) return;
+          // The peer went elsewhere: the copy (plain data) goes through the serializer.
+          message = copy;
+        }
+      }
+      port.#peerHere = core.portPost(port.#key, message, EMPTY, EMPTY);
     };
   }
 
   // @startup
   static isMessagePort(value) {
-    return value !== null && typeof value === "object" && #id in value;
+    return value !== null && typeof value === "object" && #key in value;
   }
 
   // @startup
@@ -92,64 +118,59 @@ export class MessagePort extends EventTarget {
     } else {
       transfer = toTransferList(toDictionary(transferOrOptions, prefix).transfer, prefix);
     }
-    if (transfer.length === 0) postPlain(this, message);
-    else core.portPost(this.#id, message, transfer);
-  }
-
-  static {
-    // @startup
-    /** Posts a message with nothing to transfer: objects on the peer's tape where possible. */
-    postPlain = (port, message) => {
-      const outbox = port.#outbox;
-      // Primitives are cheaper in Rust's own queue (src/clone.rs); objects go on the tape.
-      if (outbox !== null && typeof message === "object" && message !== null) {
-        const side = encodeMessage(message, outbox);
-        if (side !== SERIALIZE) {
-          // Right behind a tape post of this port, Rust's queues end with that post's entries,
-          // so this one only needs counting (Rust adds them before it next looks at a queue).
-          if (side === undefined && pendingPosts[0] === port.#id && pendingPosts[1] < PENDING_MAX) {
-            pendingPosts[1]++;
-            return;
-          }
-          let queued;
-          try {
-            queued = core.portPostTape(port.#id, side);
-          } catch (error) {
-            // The side list could not be serialized: the message is not sent.
-            unwriteLast(outbox);
-            throw error;
-          }
-          if (!queued) {
-            // Dropped: the pair is disentangled for good, so the peer's tape is not needed.
-            unwriteLast(outbox);
-            port.#outbox = null;
-          }
-          return;
-        }
-      }
-      core.portPost(port.#id, message);
-    };
+    if (transfer.length === 0) {
+      postPlain(this, message);
+      return;
+    }
+    if (!transferAllowed) throw new Error("Transfer list is not supported");
+    const keys = transferKeys(transfer);
+    this.#peerHere = core.portPost(this.#key, message, transfer, keys);
+    detachTransferred(transfer, keys);
   }
 
   // @startup
   start() {
     if (!isMessagePort(this)) throw illegalInvocation();
-    core.portStart(this.#id);
+    core.portStart(this.#key);
   }
 
   // @startup
   close() {
     if (!isMessagePort(this)) throw illegalInvocation();
-    core.portClose(this.#id);
-    // Rust dropped this port's queued messages; their tape entries go too.
-    clearTape(this.#inbox);
-    this.#outbox = null;
+    // HTML: close() detaches the port, then disentangles it.
+    const key = this.#key;
+    this.#key = TRANSFER_DETACHED_PORT;
+    core.portClose(key);
   }
 }
 
 const isMessagePort = MessagePort.isMessagePort;
 delete MessagePort.isMessagePort;
 setMessagePortCheck(isMessagePort);
+
+/** What Rust needs to know of each entry of a transfer list (src/context/messaging.rs). */
+function transferKeys(transfer) {
+  return ReflectApply(ArrayPrototypeMap, transfer, [
+    (item) => (isMessagePort(item) ? keyOf(item) : TRANSFER_NOT_A_PORT),
+  ]);
+}
+
+/** After a successful transfer: the ports that went are detached here. */
+function detachTransferred(transfer, keys) {
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] >= 0) detach(transfer[i]);
+  }
+}
+setTransferKeys(transferKeys, detachTransferred);
+
+// @startup
+/** Rust keeps a port with message listeners alive (src/ports): it hears when they come and go. */
+function observeListeners(target, type, count) {
+  if (type === "message" && isMessagePort(target)) {
+    core.portListening(keyOf(target), count > 0);
+  }
+}
+setListenerObserver(observeListeners);
 
 // @startup
 // Setting onmessage starts the port (the spec's "first time onmessage is set" step).
@@ -165,11 +186,11 @@ export class MessageChannel {
 
   // @startup
   constructor() {
-    const port1 = new MessagePort(illegalConstructorKey, 0);
-    const port2 = new MessagePort(illegalConstructorKey, 0);
-    const id = core.portPair(port1, port2);
-    entangle(port1, id, port2);
-    entangle(port2, id + 1, port1);
+    const port1 = new MessagePort(illegalConstructorKey);
+    const port2 = new MessagePort(illegalConstructorKey);
+    const key = core.portPair(port1, port2);
+    entangle(port1, key);
+    entangle(port2, key + 1);
     this.#port1 = port1;
     this.#port2 = port2;
   }
@@ -189,54 +210,65 @@ export class MessageChannel {
 
 configureInterface(MessageChannel);
 
-// How a message reaches deliverMessages: src/event_loop.rs `Delivery`.
-const VALUE = 0;
-const TAPE = 1;
-const TAPE_LOST = 2;
-const SKIP = 4;
-const STOP = 5;
+/** Returned by `core.nextMessage` when a run of deliveries is over. */
+export const STOP = ObjectFreeze({ __proto__: null });
+/** Delivered in place of a message that could not be rebuilt: a messageerror. */
+export const LOST = ObjectFreeze({ __proto__: null });
 
-/** Where `core.nextMessage` says how to deliver the message it returns. */
-export const deliveryKind = new Int32Array(1);
+/** A message's data with the ports it carries (src/context/messaging.rs makes one). */
+class WithPorts {
+  #data;
+  #ports;
+  constructor(data, ports) {
+    this.#data = data;
+    this.#ports = ObjectFreeze(ports);
+  }
+  static data(value) {
+    return value.#data;
+  }
+  // @startup
+  static ports(value) {
+    return value !== null && typeof value === "object" && #ports in value ? value.#ports : null;
+  }
+}
 
-/**
- * Tape posts made without a call into Rust: [sender port id, count]. `core.portPostTape` puts
- * the id of its sender in slot 0 when the post it queued is the last entry of Rust's queues;
- * until Rust touches a queue again (and then first queues `count` more posts of that sender,
- * see src/messaging), further tape posts of the same port only add to the count. Rust resets
- * both slots whenever it takes them over.
- */
-export const pendingPosts = new Int32Array(2);
-const PENDING_MAX = 0x3fffffff;
+/** Rust calls this to wrap a message with the ports it carries. */
+export function withPorts(data, ports) {
+  return new WithPorts(data, ports);
+}
+
+/** Rust calls this for an end that arrived here: its JS port, disabled (HTML). */
+export function newPort(key) {
+  return new MessagePort(illegalConstructorKey, key);
+}
 
 // @startup
 /**
- * Rust calls this for a message task, with the message and how to deliver it. Each message is
- * its own task: `core.nextMessage` runs the task's microtask checkpoint, then hands over the
- * next message if the next task is one for this port too (a flood of messages costs one call
- * into JS, not one per message). `more` is false when no such run follows.
+ * Rust calls this for a message task, with the message. Each message is its own task:
+ * `core.nextMessage` runs the task's microtask checkpoint, then hands over the next message if
+ * the next task is one for this port too (a flood of messages costs one call into JS, not one
+ * per message). `more` is false when no such run follows.
  */
-export function deliverMessages(port, id, data, kind, more) {
+export function deliverMessages(port, key, data, more) {
   for (;;) {
-    if (kind === VALUE) {
-      deliverMessage(port, data);
-    } else if (kind === TAPE) {
-      deliverMessage(port, takeTapeMessage(port, data));
-    } else if (kind !== SKIP) {
-      // The message could not be rebuilt (its tape entries go all the same).
-      if (kind === TAPE_LOST) takeTapeMessage(port, undefined);
+    if (data === LOST) {
       dispatch(port, createMessageEvent("messageerror", null));
+    } else {
+      deliverMessage(port, data);
     }
     if (!more) return;
-    data = core.nextMessage(id);
-    kind = deliveryKind[0];
-    if (kind === STOP) return;
+    data = core.nextMessage(key);
+    if (data === STOP) return;
   }
 }
 
 // @startup
 function deliverMessage(port, data) {
-  dispatch(port, createMessageEvent("message", data), true);
+  const ports = WithPorts.ports(data);
+  const event = ports === null
+    ? createMessageEvent("message", data)
+    : createMessageEvent("message", WithPorts.data(data), ports);
+  dispatch(port, event, true);
   const error = takeListenerError();
   if (error !== NO_ERROR) {
     // Workers behaviour: a throwing message listener also fires messageerror on the port.

@@ -36,11 +36,13 @@ import { URL, URLSearchParams } from "v8mc:14_url.js";
 import {
   deliverClose,
   deliverMessages,
-  deliveryKind,
-  forgetPeer,
-  pendingPosts,
+  LOST,
   MessageChannel,
   MessagePort,
+  newPort,
+  setTransferAllowed,
+  STOP,
+  withPorts,
 } from "v8mc:12_message_port.js";
 
 // WebIDL globals are writable, configurable and not enumerable.
@@ -93,6 +95,8 @@ defineGlobal("MessagePort", MessagePort);
 function applyCompat(compat) {
   makeEventTarget(globalThis);
   if (!("self" in globalThis)) defineGlobal("self", globalThis);
+  setTransferAllowed(compat.messagePortTransfer);
+  defineGlobal("crossOriginIsolated", compat.crossOriginIsolated);
   if (!compat.exposeGlobalMessageChannel) {
     delete globalThis.MessageChannel;
     delete globalThis.MessagePort;
@@ -117,8 +121,6 @@ function applyCompat(compat) {
     }
   }
 }
-// Not cross-origin isolated: SharedArrayBuffers cannot be cloned or posted.
-if (!("crossOriginIsolated" in globalThis)) defineGlobal("crossOriginIsolated", false);
 
 /** Fires `unhandledrejection`; returns true when no listener canceled it. */
 function unhandledRejection(promise, reason) {
@@ -142,19 +144,17 @@ core.setHooks({
     MessageChannel.prototype,
   ],
   messagePortPrototype: MessagePort.prototype,
-  objectPrototype: Object.prototype,
-  globalObject: globalThis,
-  arrayPrototype: Array.prototype,
   // One array of each fast elements kind (small integers, doubles, anything; packed first,
   // then holey), kept by Rust alone: arrays sharing one of their maps have no named properties
-  // (src/clone_kind.rs).
+  // (src/clone/kind.rs).
   arraySamples: [[], [0.5], [{}], [, 1], [, 0.5], [, {}]],
   taskClock,
   deliverClose,
   deliverMessages,
-  deliveryKind,
-  pendingPosts,
-  forgetPeer,
+  newPort,
+  withPorts,
+  stop: STOP,
+  lost: LOST,
   newDataCloneError: (message) => new DOMException(message, "DataCloneError"),
   reportException,
   runTimer,

@@ -1,12 +1,13 @@
 //! [`install`]: puts the web classes into a context. This is the one place where the
 //! compatibility settings decide which globals exist.
 
-use crate::bindings::{create_bindings, read_hooks, set_natives};
 use crate::compat::{Compat, Flag};
+use crate::context::{
+  ContextState, Output, create_bindings, microtask_checkpoint, process_output, read_hooks,
+  set_natives,
+};
 use crate::error::{Error, JsError};
-use crate::event_loop::microtask_checkpoint;
 use crate::modules;
-use crate::state::{ContextState, Output, process_output};
 use serde::Serialize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -19,6 +20,8 @@ const ENTRY_MODULE: &str = "v8mc:99_bootstrap.js";
 #[serde(rename_all = "camelCase")]
 struct JsCompat {
   expose_global_message_channel: bool,
+  message_port_transfer: bool,
+  cross_origin_isolated: bool,
 }
 
 /// Installs `MessageChannel`, `MessagePort` and the web classes they need into `context`,
@@ -95,7 +98,7 @@ pub(crate) fn attach_to_snapshot_context(
     .ok_or_else(|| Error::Module("the startup snapshot's hooks are incomplete".into()))?;
   let core = v8::Local::new(scope, &hooks.core);
   set_natives(scope, core, &state);
-  *state.hooks.borrow_mut() = Some(Rc::new(hooks));
+  state.set_hooks(hooks);
   apply_compat(scope, &state, compat)
 }
 
@@ -126,13 +129,18 @@ fn apply_compat(
   state: &ContextState,
   compat: &Compat,
 ) -> Result<(), Error> {
+  let share_memory = compat.is_enabled(Flag::ShareSharedArrayBuffers);
   let settings = JsCompat {
     expose_global_message_channel: compat.is_enabled(Flag::ExposeGlobalMessageChannel),
+    message_port_transfer: compat.is_enabled(Flag::MessagePortTransfer),
+    cross_origin_isolated: share_memory,
   };
-  let settings = serde_v8::to_v8(scope, settings).map_err(|e| Error::Conversion(e.to_string()))?;
   let hooks = state
     .hooks()
     .expect("hooks are registered before compat is applied");
+  state.set_transfer_ports(settings.message_port_transfer);
+  hooks.realm.set_share_memory(share_memory);
+  let settings = serde_v8::to_v8(scope, settings).map_err(|e| Error::Conversion(e.to_string()))?;
   let apply = v8::Local::new(scope, &hooks.apply_compat);
   v8::tc_scope!(let scope, scope);
   let undefined = v8::undefined(scope).into();
@@ -158,15 +166,13 @@ extern "C" fn promise_reject_callback(message: v8::PromiseRejectMessage) {
         let reason = message
           .get_value()
           .unwrap_or_else(|| v8::undefined(scope).into());
-        let entry = (
+        state.track_rejection(
           v8::Global::new(scope, promise),
           v8::Global::new(scope, reason),
         );
-        state.pending_rejections.borrow_mut().push(entry);
       }
       v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
-        let mut pending = state.pending_rejections.borrow_mut();
-        pending.retain(|(p, _)| v8::Local::new(scope, p) != promise);
+        state.forget_rejection(promise);
       }
       _ => {}
     }

@@ -14,37 +14,45 @@
 //! Deliberate differences from the HTML spec are listed in the README under "Deviations".
 #![warn(missing_docs)]
 
+/// Defines the constants of `tables.rs` (shared with JS through build.rs) in Rust.
+macro_rules! shared_constants {
+  ($($(#[$meta:meta])* $name:ident = $value:expr,)*) => {
+    $($(#[$meta])* #[allow(dead_code)] pub(crate) const $name: i32 = $value;)*
+  };
+}
+
 mod array_buffers;
-mod bindings;
+mod channel;
 mod clone;
-mod clone_kind;
 mod compat;
+mod context;
 mod error;
 mod event_loop;
 mod install;
 mod js_sources;
-mod messaging;
 mod modules;
 mod native_names;
 mod object_copy;
-mod object_layout;
-mod run_queue;
+mod ports;
 mod runtime;
-mod state;
+mod tables;
 mod web_url;
 pub mod wpt;
 
+pub use channel::{Port, entangled_pair};
 pub use compat::{
   Compat, CompatDate, CompatError, FLAGS, Flag, FlagSpec, NEWEST_COMPATIBILITY_DATE,
 };
+pub use context::{
+  Output, Stream, has_pending_work, process_output, run_tasks, take_uncaught_errors,
+};
 pub use error::{Error, JsError};
-pub use event_loop::{Poll, has_pending_work, run_tasks, take_uncaught_errors};
+pub use event_loop::Poll;
 pub use install::{install, install_with_output};
 pub use modules::{
   FsModuleLoader, MAX_MODULE_SIZE, ModuleLoader, ModuleSource, ModuleType, resolve_specifier,
   set_module_loader,
 };
 pub use runtime::{Runtime, RuntimeOptions, init_v8};
-pub use state::{Output, Stream, process_output};
 pub use url::Url;
 pub use v8;

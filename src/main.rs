@@ -148,7 +148,7 @@ fn main() -> ExitCode {
 /// reusing it would cost page faults again. (ArrayBuffer blocks of 256 KiB and more do not come
 /// from malloc: `src/array_buffers.rs` maps and pools them itself.)
 fn tune_allocator() {
-  #[cfg(all(target_os = "linux", target_env = "gnu"))]
+  #[cfg(all(feature = "fast-paths", target_os = "linux", target_env = "gnu"))]
   {
     // SAFETY: mallopt only changes glibc malloc's tuning parameters; it is called before any
     // other thread exists and takes plain integers.

@@ -5,6 +5,9 @@
 //! per instance is the single most expensive step of delivering a message (a generic
 //! DefineOwnProperty in C++, ~250 ns). A copy of a ready-made event has the accessor in its map
 //! already, and its private fields too; only the fields that differ are then set.
+//!
+//! Calling a C++ member function through its mangled name is a `fast-paths` speed-up: without
+//! the feature (or on another ABI) there is no copy, and JS constructs each event.
 
 /// A copy of `value` with the same map and property values, or `None` for anything but an
 /// ordinary JS object (V8 would abort on a proxy, and copying functions, arrays or objects
@@ -31,7 +34,11 @@ pub(crate) fn shallow_copy<'s>(
   clone(scope, object)
 }
 
-#[cfg(all(unix, any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(all(
+  feature = "fast-paths",
+  unix,
+  any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 fn clone<'s>(
   _scope: &mut v8::PinScope<'s, '_>,
   object: v8::Local<'s, v8::Object>,
@@ -53,9 +60,13 @@ fn clone<'s>(
   }
 }
 
-/// Elsewhere (the MSVC ABI returns class types from member functions through a hidden
-/// pointer) the JS side falls back to constructing events.
-#[cfg(not(all(unix, any(target_arch = "x86_64", target_arch = "aarch64"))))]
+/// Without the fast paths, or elsewhere (the MSVC ABI returns class types from member functions
+/// through a hidden pointer), the JS side constructs events.
+#[cfg(not(all(
+  feature = "fast-paths",
+  unix,
+  any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
 fn clone<'s>(
   _scope: &mut v8::PinScope<'s, '_>,
   _object: v8::Local<'s, v8::Object>,

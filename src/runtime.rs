@@ -2,17 +2,18 @@
 //! loop. The quickest way to run JS against the globals; embedders with their own isolate use
 //! [`crate::install`] and [`crate::run_tasks`] instead.
 
+#[cfg(feature = "fast-paths")]
 use crate::array_buffers;
-use crate::bindings::external_references;
+use crate::channel::Port;
 use crate::compat::Compat;
-use crate::error::{Error, JsError};
-use crate::event_loop::{
-  Poll, has_pending_work, has_queued_tasks, microtask_checkpoint, run_tasks, take_uncaught_errors,
+use crate::context::{
+  ContextState, Output, adopt_port, external_references, has_pending_work, has_queued_tasks,
+  microtask_checkpoint, process_output, run_tasks, take_uncaught_errors,
 };
+use crate::error::{Error, JsError};
+use crate::event_loop::Poll;
 use crate::install::{attach_to_snapshot_context, install_with_output};
-use crate::messaging::queue_counted_posts;
 use crate::modules::{self, ModuleLoader};
-use crate::state::{ContextState, Output, process_output};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -84,7 +85,9 @@ impl Runtime {
   /// Creates an isolate and a context with the globals the compatibility settings call for.
   pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
     init_v8();
-    let params = v8::CreateParams::default().array_buffer_allocator(array_buffers::allocator());
+    let params = v8::CreateParams::default();
+    #[cfg(feature = "fast-paths")]
+    let params = params.array_buffer_allocator(array_buffers::allocator());
     let params = if options.startup_snapshot {
       // The startup snapshot (built by build.rs) already holds a context with the web classes.
       params
@@ -94,6 +97,7 @@ impl Runtime {
       params
     };
     let mut isolate = v8::Isolate::new(params);
+    #[cfg(feature = "fast-paths")]
     isolate.set_slot(array_buffers::OwnAllocator);
     isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
     let context = {
@@ -139,7 +143,7 @@ impl Runtime {
         && let Some(state) = ContextState::get(scope)
       {
         scope.reset();
-        crate::event_loop::report_exception(scope, &state, exception);
+        crate::context::report_exception(scope, &state, exception);
       }
     });
   }
@@ -203,7 +207,9 @@ impl Runtime {
   }
 
   /// Runs tasks (messages, close events, timers) until none is left, each followed by a
-  /// microtask checkpoint. Ports waiting for messages do not keep it running.
+  /// microtask checkpoint. A port waiting for messages keeps it running only while it is
+  /// started, has a `message` listener and its peer lives in another runtime (which may post
+  /// from another thread: the loop then sleeps until it does).
   ///
   /// Errors reported along the way (a throwing listener or timer, an unhandled rejection) are
   /// printed as they happen and do not stop the loop; they come back at the end as
@@ -214,6 +220,7 @@ impl Runtime {
         microtask_checkpoint(scope, &state);
       }
     });
+    let tasks = self.with_context(|scope| ContextState::get(scope).map(|state| state.task_queue()));
     let mut busy_turns = 0;
     loop {
       let mut poll = self.with_context(run_tasks);
@@ -229,7 +236,7 @@ impl Runtime {
         // A platform task may have run JS (a FinalizationRegistry callback) that queued work.
         let queued = match poll {
           Poll::Ready => false,
-          Poll::WaitUntil(_) => self.with_context(|scope| has_queued_tasks(scope)),
+          Poll::WaitUntil(_) | Poll::Waiting => self.with_context(|scope| has_queued_tasks(scope)),
           Poll::Done => self.with_context(|scope| has_pending_work(scope)),
         };
         if queued {
@@ -246,7 +253,23 @@ impl Runtime {
         }
         Poll::WaitUntil(deadline) => {
           busy_turns = 0;
-          tokio::time::sleep_until(deadline.into()).await;
+          let sleep = tokio::time::sleep_until(deadline.into());
+          match &tasks {
+            // Another thread may post before the timer is due.
+            Some(tasks) => {
+              tokio::select! {
+                () = sleep => {}
+                () = tasks.woken() => {}
+              }
+            }
+            None => sleep.await,
+          }
+        }
+        Poll::Waiting => {
+          busy_turns = 0;
+          if let Some(tasks) = &tasks {
+            tasks.woken().await;
+          }
         }
         Poll::Done => break,
       }
@@ -294,14 +317,43 @@ impl Runtime {
     }
   }
 
+  /// Makes a JS `MessagePort` of `port` (an end from [`crate::entangled_pair`], say, or
+  /// one another runtime let go of) in this runtime: messages posted to the other end are
+  /// delivered here, from whatever thread they come.
+  pub fn adopt_port(&mut self, port: Port) -> Result<v8::Global<v8::Object>, Error> {
+    self.with_context(|scope| {
+      let state = ContextState::get(scope)
+        .ok_or_else(|| Error::Module("the extension is not installed".into()))?;
+      let object = adopt_port(scope, &state, port)
+        .ok_or_else(|| Error::Module("the port could not be made".into()))?;
+      Ok(v8::Global::new(scope, object))
+    })
+  }
+
+  /// [`Runtime::adopt_port`], and the port becomes the global `name` (a writable,
+  /// configurable data property, like the web globals).
+  pub fn define_port(&mut self, name: &str, port: Port) -> Result<(), Error> {
+    let object = self.adopt_port(port)?;
+    self.with_context(|scope| {
+      let key = v8::String::new(scope, name)
+        .ok_or_else(|| Error::Module(format!("{name} is too long a global name")))?;
+      let object = v8::Local::new(scope, object);
+      let global = scope.get_current_context().global(scope);
+      global
+        .create_data_property(scope, key.into(), object.into())
+        .filter(|&done| done)
+        .map(|_| ())
+        .ok_or_else(|| Error::Module(format!("the global {name} could not be defined")))
+    })
+  }
+
   /// How many ports have live records (diagnostics: a dropped port's record is freed after the
   /// GC collects its object and the next event-loop turn sweeps it).
   pub fn live_ports(&mut self) -> usize {
     self.with_context(|scope| {
       ContextState::get(scope).map_or(0, |state| {
-        queue_counted_posts(&state);
-        let mut ports = state.ports.borrow_mut();
-        ports.sweep_collected();
+        let mut ports = state.ports();
+        ports.sweep_collected(scope);
         ports.len()
       })
     })
@@ -310,10 +362,7 @@ impl Runtime {
   /// Messages queued in ports and not yet delivered (diagnostics).
   pub fn queued_messages(&mut self) -> usize {
     self.with_context(|scope| {
-      ContextState::get(scope).map_or(0, |state| {
-        queue_counted_posts(&state);
-        state.ports.borrow().queued_messages()
-      })
+      ContextState::get(scope).map_or(0, |state| state.ports().queued_messages())
     })
   }
 

@@ -1,6 +1,7 @@
 //! structuredClone on V8's ValueSerializer.
 
-use crate::setup::assert_prints;
+use crate::setup::{assert_prints, run, run_with};
+use v8_message_channel::Compat;
 
 #[test]
 fn structured_clone_round_trips_the_serializable_types() {
@@ -171,8 +172,6 @@ fn buffers_that_cannot_be_copied_plainly_still_follow_structured_clone() {
     structuredClone(big, { transfer: [big] });
     try { port1.postMessage(big); } catch (e) { console.log(e.name); }
     try { port1.postMessage(view); } catch (e) { console.log(e.name); }
-    // Shared memory is refused (the runtime is not cross-origin isolated).
-    try { port1.postMessage(new Uint8Array(new SharedArrayBuffer(1 << 16))); } catch (e) { console.log(e.name); }
     // A large view on a resizable buffer keeps the buffer resizable.
     const resizable = new ArrayBuffer(1 << 16, { maxByteLength: 1 << 17 });
     const copy = structuredClone(new Uint8Array(resizable));
@@ -184,9 +183,48 @@ fn buffers_that_cannot_be_copied_plainly_still_follow_structured_clone() {
     &[
       "DataCloneError",
       "DataCloneError",
-      "DataCloneError",
       "true 131072",
       "received 1048576",
     ],
+  );
+}
+
+#[test]
+fn shared_array_buffers_are_shared_from_the_compatibility_date_on() {
+  let script = r#"
+    console.log("isolated", crossOriginIsolated);
+    const shared = new SharedArrayBuffer(8);
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = ({ data }) => {
+      // The same memory: a write on the receiving side is seen by the sender.
+      data.view[0] = 42;
+      console.log("received", data.view.buffer !== shared, new Int32Array(shared)[0]);
+      port1.close();
+    };
+    try {
+      port1.postMessage({ view: new Int32Array(shared) });
+      const copy = structuredClone(shared);
+      new Int32Array(copy)[1] = 7;
+      console.log("cloned", copy !== shared, new Int32Array(shared)[1]);
+    } catch (e) { console.log(e.name); port1.close(); }
+    "#;
+  let outcome = run(script);
+  outcome.expect_ok();
+  assert_eq!(
+    outcome.lines(),
+    ["isolated true", "cloned true 7", "received true 42"]
+  );
+  let old = Compat::new("2026-12-01", &[]).unwrap();
+  let outcome = run_with(old, script);
+  outcome.expect_ok();
+  assert_eq!(outcome.lines(), ["isolated false", "DataCloneError"]);
+  let off = Compat::new(
+    v8_message_channel::NEWEST_COMPATIBILITY_DATE,
+    &["no_share_shared_array_buffers"],
+  )
+  .unwrap();
+  assert_eq!(
+    run_with(off, script).lines(),
+    ["isolated false", "DataCloneError"]
   );
 }

@@ -48,7 +48,7 @@ fn install_into_a_hand_made_context_and_drive_delivery() {
         Poll::WaitUntil(deadline) => {
           std::thread::sleep(deadline.saturating_duration_since(std::time::Instant::now()))
         }
-        Poll::Done => break,
+        Poll::Waiting | Poll::Done => break,
       }
     }
     assert!(turns >= 2);

@@ -167,7 +167,7 @@ fn transfer_arguments_are_accepted_in_both_forms() {
     const buffer = new ArrayBuffer(8);
     port1.postMessage(buffer, [buffer]);
     console.log("detached", buffer.byteLength);
-    try { port1.postMessage("d", [port2]); } catch (e) { console.log(e.name); }
+    try { port1.postMessage("d", [port1]); } catch (e) { console.log(e.name); }
     try { port1.postMessage("e", { transfer: [{}] }); } catch (e) { console.log(e.name); }
     try { port1.postMessage("f", 5); } catch (e) { console.log(e.name); }
     "#,

@@ -9,6 +9,12 @@ use super::CompatDate;
 pub enum Flag {
   /// `MessageChannel` and `MessagePort` are globals.
   ExposeGlobalMessageChannel = 0,
+  /// `postMessage` and `structuredClone` transfer `MessagePort`s; off, a non-empty transfer
+  /// list makes `postMessage` throw, as in workerd.
+  MessagePortTransfer = 1,
+  /// `SharedArrayBuffer`s are shared between isolates when posted or cloned, and
+  /// `crossOriginIsolated` is true; off, cloning one is a `DataCloneError`.
+  ShareSharedArrayBuffers = 2,
 }
 
 /// One entry of the flag table.
@@ -35,13 +41,31 @@ impl FlagSpec {
 }
 
 /// Every compatibility flag this build knows.
-pub const FLAGS: [FlagSpec; 1] = [FlagSpec {
-  flag: Flag::ExposeGlobalMessageChannel,
-  enable: "expose_global_message_channel",
-  disable: "no_expose_global_message_channel",
-  enable_date: Some("2025-08-15"),
-  doc: "MessageChannel and MessagePort are available as globals",
-}];
+pub const FLAGS: [FlagSpec; 3] = [
+  FlagSpec {
+    flag: Flag::ExposeGlobalMessageChannel,
+    enable: "expose_global_message_channel",
+    disable: "no_expose_global_message_channel",
+    enable_date: Some("2025-08-15"),
+    doc: "MessageChannel and MessagePort are available as globals",
+  },
+  FlagSpec {
+    flag: Flag::MessagePortTransfer,
+    enable: "message_port_transfer",
+    disable: "no_message_port_transfer",
+    enable_date: Some("2026-12-05"),
+    doc: "postMessage and structuredClone transfer MessagePorts (off: a non-empty transfer list \
+          makes postMessage throw \"Transfer list is not supported\", as in workerd)",
+  },
+  FlagSpec {
+    flag: Flag::ShareSharedArrayBuffers,
+    enable: "share_shared_array_buffers",
+    disable: "no_share_shared_array_buffers",
+    enable_date: Some("2026-12-05"),
+    doc: "SharedArrayBuffers are shared between isolates when posted or cloned, and \
+          crossOriginIsolated is true (off: cloning one is a DataCloneError)",
+  },
+];
 
 /// Finds a flag by either of its names: (table index, whether the name turns it on).
 pub(super) fn lookup(name: &str) -> Option<(usize, bool)> {

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 /// The newest compatibility date this build knows about. A later date is an error, because the
 /// build cannot know what that date would turn on.
-pub const NEWEST_COMPATIBILITY_DATE: &str = "2026-11-23";
+pub const NEWEST_COMPATIBILITY_DATE: &str = "2026-12-05";
 
 /// A reason a compatibility date or flag list was rejected. Each message names the bad value.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

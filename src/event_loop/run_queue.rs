@@ -40,9 +40,9 @@ impl<T: Repeat> RunQueue<T> {
     self.runs.front().map(|(item, _)| item)
   }
 
-  pub fn clear(&mut self) {
-    self.runs.clear();
-    self.len = 0;
+  /// The items of the queue, a run counted once, oldest first.
+  pub fn runs(&self) -> impl Iterator<Item = &T> {
+    self.runs.iter().map(|(item, _)| item)
   }
 
   pub fn push_back(&mut self, item: T) {
@@ -82,20 +82,9 @@ impl<T: Repeat> RunQueue<T> {
     }
   }
 
+  /// One item off the front: a copy while its run has more, else the run's item itself.
   pub fn pop_front(&mut self) -> Option<T> {
-    self.pop(End::Front)
-  }
-
-  pub fn pop_back(&mut self) -> Option<T> {
-    self.pop(End::Back)
-  }
-
-  /// One item off `end`: a copy while its run has more, else the run's item itself.
-  fn pop(&mut self, end: End) -> Option<T> {
-    let (item, count) = match end {
-      End::Front => self.runs.front_mut()?,
-      End::Back => self.runs.back_mut()?,
-    };
+    let (item, count) = self.runs.front_mut()?;
     if *count > 1
       && let Some(copy) = item.repeat()
     {
@@ -103,19 +92,28 @@ impl<T: Repeat> RunQueue<T> {
       self.len -= 1;
       return Some(copy);
     }
-    let (item, count) = match end {
-      End::Front => self.runs.pop_front()?,
-      End::Back => self.runs.pop_back()?,
-    };
+    let (item, count) = self.runs.pop_front()?;
     self.len -= count as usize;
     Some(item)
   }
 }
 
-#[derive(Clone, Copy)]
-enum End {
-  Front,
-  Back,
+impl<T: Repeat> RunQueue<T> {
+  /// Moves every item of `other` to the back of this queue, in order.
+  pub fn append(&mut self, other: &mut RunQueue<T>) {
+    let mut runs = std::mem::take(&mut other.runs);
+    other.len = 0;
+    if let (Some((last, count)), Some((first, first_count))) = (self.runs.back_mut(), runs.front())
+      && last.same_run(first)
+      && let Some(total) = count.checked_add(*first_count)
+    {
+      *count = total;
+      self.len += *first_count as usize;
+      runs.pop_front();
+    }
+    self.len += runs.iter().map(|(_, count)| *count as usize).sum::<usize>();
+    self.runs.append(&mut runs);
+  }
 }
 
 impl<T: Repeat> Extend<T> for RunQueue<T> {
@@ -172,15 +170,19 @@ mod tests {
   }
 
   #[test]
-  fn pop_back_takes_one_of_a_run() {
+  fn append_joins_the_runs_at_the_seam() {
     let mut queue = RunQueue::default();
-    queue.extend([1, 2, 2, 2]);
-    assert_eq!(queue.pop_back(), Some(2));
-    assert_eq!(queue.len(), 3);
-    assert_eq!(queue.pop_front(), Some(1));
-    assert_eq!(queue.pop_front(), Some(2));
-    assert_eq!(queue.pop_front(), Some(2));
-    assert_eq!(queue.pop_front(), None);
-    assert_eq!(queue.len(), 0);
+    queue.extend([1, 2, 2]);
+    let mut other = RunQueue::default();
+    other.extend([2, 2, 3]);
+    queue.append(&mut other);
+    assert!(other.is_empty());
+    assert_eq!(queue.len(), 6);
+    assert_eq!(queue.runs.len(), 3, "1, 2x4, 3");
+    let mut out = Vec::new();
+    while let Some(item) = queue.pop_front() {
+      out.push(item);
+    }
+    assert_eq!(out, [1, 2, 2, 2, 2, 3]);
   }
 }

@@ -1,6 +1,7 @@
-//! ArrayBuffer memory for the isolates a [`crate::Runtime`] creates: calloc, malloc and free
-//! for small blocks, mappings of their own for large ones, plus a hand-over through which the
-//! one-copy clone path gives V8 a buffer it has already filled.
+//! The ArrayBuffer allocator of the isolates a [`crate::Runtime`] creates (the `fast-paths`
+//! feature): calloc, malloc and free for small blocks, mappings of their own for large ones,
+//! plus a hand-over through which the one-copy path (`super::copy_of`) gives V8 a buffer it has
+//! already filled.
 //!
 //! Why a hand-over: V8 counts only memory from the isolate's allocator towards its GC
 //! heuristics. A received 1 MiB buffer wrapped from Rust memory is invisible to them, so
@@ -21,6 +22,8 @@ use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::LARGE;
 
 thread_local! {
   /// A filled block waiting for the next allocation of exactly its length on this thread.
@@ -45,8 +48,6 @@ pub(crate) fn allocator() -> v8::UniqueRef<v8::Allocator> {
   unsafe { v8::new_rust_allocator(&HANDLE, &VTABLE) }
 }
 
-/// Blocks from this size up are mapped and pooled, and copied or zeroed with streaming stores.
-const LARGE: usize = 256 * 1024;
 /// At most this much freed memory waits in the pool. V8 collects young buffers once 64 MiB of
 /// them are allocated (twice its largest semi-space), so a flood of 1 MiB messages frees about
 /// that much at a time; with less room the rest is unmapped and its next use faults again.
@@ -280,33 +281,6 @@ pub(crate) fn filled_store(
   Some(store)
 }
 
-/// Copies `length` bytes from `source` to `destination`. Large copies bypass the cache with
-/// streaming stores: the destination is a fresh allocation that is not in cache, and an ordinary
-/// copy would first read every destination line (measured: 1 MiB in 68 us instead of 150 us).
-///
-/// # Safety
-/// `source` must be readable and `destination` writable for `length` bytes, and the two ranges
-/// must not overlap.
-pub(crate) unsafe fn copy_bytes(source: *const u8, destination: *mut u8, length: usize) {
-  // SAFETY (both closures): `offset + count` and `offset + 64` stay within `length`, which the
-  // caller vouches for on both sides.
-  let plain = |offset: usize, count: usize| unsafe {
-    std::ptr::copy_nonoverlapping(source.add(offset), destination.add(offset), count)
-  };
-  #[cfg(target_arch = "x86_64")]
-  if length >= LARGE {
-    use std::arch::x86_64::{__m128i, _mm_loadu_si128};
-    let chunk = |offset: usize| unsafe {
-      let from = source.add(offset).cast::<__m128i>();
-      [0, 1, 2, 3].map(|i| _mm_loadu_si128(from.add(i)))
-    };
-    // SAFETY: forwarded from the caller.
-    unsafe { write_streaming(destination, length, plain, chunk) };
-    return;
-  }
-  plain(0, length);
-}
-
 /// Zeroes `length` bytes at `destination`, with streaming stores when large (the destination is
 /// a recycled block that is not in cache).
 ///
@@ -323,41 +297,8 @@ unsafe fn zero_bytes(destination: *mut u8, length: usize) {
     // SAFETY: SSE2 is part of the x86_64 baseline.
     let zero = unsafe { _mm_setzero_si128() };
     // SAFETY: forwarded from the caller.
-    unsafe { write_streaming(destination, length, plain, |_| [zero; 4]) };
+    unsafe { super::write_streaming(destination, length, plain, |_| [zero; 4]) };
     return;
   }
   plain(0, length);
-}
-
-/// Writes `length` bytes at `destination` with streaming stores, 64 bytes (`chunk(offset)`) at a
-/// time; `plain(offset, count)` writes the unaligned head and the tail the ordinary way.
-///
-/// # Safety
-/// `destination` must be writable for `length` bytes, and the closures must be sound for every
-/// offset and count within it.
-#[cfg(target_arch = "x86_64")]
-unsafe fn write_streaming(
-  destination: *mut u8,
-  length: usize,
-  plain: impl Fn(usize, usize),
-  chunk: impl Fn(usize) -> [std::arch::x86_64::__m128i; 4],
-) {
-  use std::arch::x86_64::{__m128i, _mm_sfence, _mm_stream_si128};
-  // Streaming stores need 16-byte aligned destinations.
-  let head = destination.align_offset(16).min(length);
-  plain(0, head);
-  let mut offset = head;
-  while offset + 64 <= length {
-    let to = destination.wrapping_add(offset).cast::<__m128i>();
-    for (i, value) in chunk(offset).into_iter().enumerate() {
-      // SAFETY: `to + i` is 16-byte aligned and within the `length` bytes the caller vouches
-      // for; SSE2 is part of the x86_64 baseline.
-      unsafe { _mm_stream_si128(to.add(i), value) };
-    }
-    offset += 64;
-  }
-  // Streaming stores are weakly ordered: fence before anyone else may read the buffer.
-  // SAFETY: SSE2 is part of the x86_64 baseline.
-  unsafe { _mm_sfence() };
-  plain(offset, length - offset);
 }

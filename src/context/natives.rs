@@ -1,12 +1,13 @@
 //! The natives the internal JS modules call, installed on the bindings object that
 //! `js/00_core.js` takes. One plain callback each; every one runs under [`guarded`] so that a
-//! Rust panic becomes a JS exception instead of unwinding into V8.
+//! Rust panic becomes a JS exception instead of unwinding into V8. Two also have a V8 fast API
+//! variant (`cloneKind`, `portPostLocal`): a plain C call from optimized code, which must not
+//! allocate on the JS heap or run JS.
 
-use crate::clone;
+use super::{ContextState, DeliveryHooks, EventHooks, Hooks, SharedCells, Stream, messaging, turn};
+use crate::clone::{CloneRealm, kind};
 use crate::error::JsError;
-use crate::messaging;
 use crate::native_names::NATIVE_NAMES;
-use crate::state::{ContextState, Hooks, SharedCells, Stream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
@@ -18,23 +19,25 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
   [
     ("print", print.map_fn_to()),
     ("now", now.map_fn_to()),
+    ("timeOrigin", time_origin.map_fn_to()),
     ("reportUncaught", report_uncaught.map_fn_to()),
     ("errorLocation", error_location.map_fn_to()),
     ("enqueueMicrotask", enqueue_microtask.map_fn_to()),
     ("timerSchedule", timer_schedule.map_fn_to()),
     ("timerCancel", timer_cancel.map_fn_to()),
     ("structuredClone", structured_clone.map_fn_to()),
-    ("portPair", port_pair.map_fn_to()),
-    ("portPost", port_post.map_fn_to()),
-    ("portStart", port_start.map_fn_to()),
-    ("portClose", port_close.map_fn_to()),
     ("setHooks", set_hooks.map_fn_to()),
     ("copyObject", copy_object.map_fn_to()),
     ("cloneKind", clone_kind.map_fn_to()),
-    ("portPostTape", port_post_tape.map_fn_to()),
-    ("newChunk", new_chunk.map_fn_to()),
+    ("cloneKindOf", clone_kind_of.map_fn_to()),
+    ("copyBuffer", copy_buffer.map_fn_to()),
+    ("portPair", port_pair.map_fn_to()),
+    ("portPost", port_post.map_fn_to()),
+    ("portPostLocal", port_post_local.map_fn_to()),
+    ("portStart", port_start.map_fn_to()),
+    ("portClose", port_close.map_fn_to()),
+    ("portListening", port_listening.map_fn_to()),
     ("nextMessage", next_message.map_fn_to()),
-    ("timeOrigin", time_origin.map_fn_to()),
     ("urlParse", url_parse.map_fn_to()),
     ("urlSet", url_set.map_fn_to()),
     ("formParse", form_parse.map_fn_to()),
@@ -98,18 +101,22 @@ fn throw_type_error(scope: &mut v8::PinScope<'_, '_>, message: &str) {
 
 /// The context state a native's function data points at (see `set_natives`), if it has any.
 fn state_of<'a>(data: v8::Local<'_, v8::Value>) -> Option<&'a ContextState> {
-  // Natives restored from the snapshot carry no data until `set_natives` replaces them. The
-  // header read saves a call into V8 on every native call, once a probe has passed.
-  let data = match crate::object_layout::is_external(&data) {
+  // Natives restored from the snapshot carry no data until `set_natives` replaces them. With
+  // the fast paths, a header read saves a call into V8 on every native call, once a probe has
+  // passed.
+  #[cfg(feature = "fast-paths")]
+  let external = match crate::clone::layout::is_external(&data) {
     // SAFETY: `data` has the instance type of an External.
     Some(true) => unsafe { v8::Local::<v8::External>::cast_unchecked(data) },
     Some(false) => return None,
     None => v8::Local::<v8::External>::try_from(data).ok()?,
   };
+  #[cfg(not(feature = "fast-paths"))]
+  let external = v8::Local::<v8::External>::try_from(data).ok()?;
   // SAFETY: `data` is the pointer of the Rc<ContextState> that `install` keeps in the context's
   // slot for the context's whole life (it is never removed), and these natives can only be
   // called while their context is alive; the state is only used through shared references.
-  Some(unsafe { &*(data.value() as *const ContextState) })
+  Some(unsafe { &*(external.value() as *const ContextState) })
 }
 
 /// Runs a native's body with its context state; a panic is caught here and rethrown into JS as
@@ -143,8 +150,10 @@ fn guarded<'s, 'i>(
   }
 }
 
-fn port_id(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) -> u64 {
-  value.number_value(scope).unwrap_or(0.0) as u64
+/// A port key from JS: `None` for a negative one (a detached port).
+fn port_key(scope: &mut v8::PinScope<'_, '_>, value: v8::Local<'_, v8::Value>) -> Option<u64> {
+  let key = value.number_value(scope).unwrap_or(-1.0);
+  (key >= 0.0).then_some(key as u64)
 }
 
 fn to_list<'s>(
@@ -159,6 +168,20 @@ fn to_list<'s>(
     .collect()
 }
 
+/// A transfer list's entries and the keys JS gave them (see `messaging`).
+fn transfer_args<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  items: v8::Local<'s, v8::Value>,
+  keys: v8::Local<'s, v8::Value>,
+) -> (Vec<v8::Local<'s, v8::Value>>, Vec<i64>) {
+  let items = to_list(items, scope);
+  let keys = to_list(keys, scope)
+    .into_iter()
+    .map(|key| key.integer_value(scope).unwrap_or(-2))
+    .collect();
+  (items, keys)
+}
+
 fn print<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
@@ -171,7 +194,7 @@ fn print<'s>(
     } else {
       Stream::Stdout
     };
-    (state.output)(stream, &text);
+    state.output(stream, &text);
   });
 }
 
@@ -181,7 +204,7 @@ fn now<'s>(
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "now", |_scope, state| {
-    rv.set_double(state.start.elapsed().as_secs_f64() * 1000.0);
+    rv.set_double(state.now());
   });
 }
 
@@ -192,7 +215,7 @@ fn time_origin<'s>(
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "timeOrigin", |_scope, state| {
-    rv.set_double(state.time_origin);
+    rv.set_double(state.time_origin());
   });
 }
 
@@ -255,8 +278,7 @@ fn timer_schedule<'s>(
     let id = args.get(0).uint32_value(scope).unwrap_or(0);
     let delay = args.get(1).number_value(scope).unwrap_or(0.0).max(0.0);
     state
-      .timers
-      .borrow_mut()
+      .timers()
       .schedule(id, Duration::from_secs_f64(delay / 1000.0));
   });
 }
@@ -268,23 +290,27 @@ fn timer_cancel<'s>(
 ) {
   guarded(scope, &args, "timerCancel", |scope, state| {
     let id = args.get(0).uint32_value(scope).unwrap_or(0);
-    state.timers.borrow_mut().cancel(id);
+    state.timers().cancel(id);
   });
 }
 
+/// `structuredClone(value, transfer, keys)`: V8's serializer and deserializer, with the
+/// transfer list's ArrayBuffers and MessagePorts moved.
 fn structured_clone<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "structuredClone", |scope, state| {
-    let transfer = to_list(args.get(1), scope);
-    if let Some(value) = clone::structured_clone(scope, state, args.get(0), &transfer) {
+    let (items, keys) = transfer_args(scope, args.get(1), args.get(2));
+    if let Some(value) = messaging::structured_clone(scope, state, args.get(0), &items, &keys) {
       rv.set(value);
     }
   });
 }
 
+/// `portPair(port1, port2)`: a new entangled pair for two new port objects; returns the key of
+/// port1 (port2's is one more).
 fn port_pair<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
@@ -298,50 +324,148 @@ fn port_pair<'s>(
       throw_type_error(scope, "portPair: expected two port objects");
       return;
     };
-    let id = messaging::port_pair(scope, state, port1, port2);
-    rv.set_double(id as f64);
+    let (end1, end2) = crate::channel::entangled_pair();
+    let mut ports = state.ports();
+    let key = ports.reserve_key();
+    let key2 = ports.reserve_key();
+    ports.register(scope, key, end1, port1);
+    ports.register(scope, key2, end2, port2);
+    rv.set_double(key as f64);
   });
 }
 
+/// `portPost(key, message, transfer, keys)`: `postMessage` through the serializer. Returns
+/// whether the peer is in this isolate.
 fn port_post<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  _rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  guarded(scope, &args, "portPost", |scope, state| {
-    let id = port_id(scope, args.get(0));
-    let transfer = to_list(args.get(2), scope);
-    // On failure the DataCloneError (or a getter's exception) is already pending.
-    let _ = messaging::port_post(scope, state, id, args.get(1), &transfer);
-  });
-}
-
-/// `portPostTape(id, side)`: true when the message the caller put on the peer's tape was queued.
-fn port_post_tape<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, &args, "portPostTape", |scope, state| {
-    let id = port_id(scope, args.get(0));
-    let side = Some(args.get(1)).filter(|side| !side.is_undefined());
-    // On failure the DataCloneError is already pending.
-    if let Some(queued) = messaging::port_post_tape(scope, state, id, side) {
-      rv.set_bool(queued);
+  guarded(scope, &args, "portPost", |scope, state| {
+    let key = port_key(scope, args.get(0));
+    let (items, keys) = transfer_args(scope, args.get(2), args.get(3));
+    // On failure the DataCloneError (or a getter's exception) is already pending.
+    if let Some(here) = messaging::post(scope, state, key, args.get(1), &items, &keys) {
+      rv.set_bool(here);
     }
   });
 }
 
-/// `nextMessage(port)`: the next message of a run being delivered (see
-/// `crate::event_loop::next_message`); how to deliver it goes to the `deliveryKind` slot.
+/// `portPostLocal(key, copy)`: posts a copy made by `js/11_message_copy.js`; returns a `POST*`
+/// code of `crate::tables`.
+fn port_post_local<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "portPostLocal", |scope, state| {
+    rv.set_int32(post_local_in(scope, state, args.get(0), args.get(1)));
+  });
+}
+
+/// `portPostLocal` from optimized code: the same answer as [`port_post_local`].
+fn port_post_local_fast(
+  _receiver: v8::Local<v8::Value>,
+  key: v8::Local<v8::Value>,
+  copy: v8::Local<v8::Value>,
+  options: *mut v8::fast_api::FastApiCallbackOptions,
+) -> i32 {
+  catch_unwind(AssertUnwindSafe(|| {
+    // SAFETY: V8 passes options that are valid for the duration of the call.
+    let options = unsafe { &*options };
+    let Some(state) = state_of(options.data) else {
+      return crate::tables::POST_DROPPED;
+    };
+    // SAFETY: `options` comes from V8 for this call, on the isolate's thread; the scope ends
+    // with the call.
+    v8::callback_scope!(unsafe let scope, options);
+    post_local_in(scope, state, key, copy)
+  }))
+  .unwrap_or(crate::tables::POST_DROPPED)
+}
+
+/// What both `portPostLocal` entry points do. Runs no JS; the copy's handle is the only thing
+/// it makes in V8.
+fn post_local_in(
+  scope: &mut v8::PinScope<'_, '_>,
+  state: &ContextState,
+  key: v8::Local<'_, v8::Value>,
+  copy: v8::Local<'_, v8::Value>,
+) -> i32 {
+  let key = match v8::Local::<v8::Number>::try_from(key) {
+    Ok(key) if key.value() >= 0.0 => key.value() as u64,
+    _ => return crate::tables::POST_DROPPED,
+  };
+  state.ports().post_local(scope, key, copy)
+}
+
+fn port_start<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "portStart", |scope, state| {
+    if let Some(key) = port_key(scope, args.get(0)) {
+      state.ports().start(scope, key);
+    }
+  });
+}
+
+fn port_close<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "portClose", |scope, state| {
+    if let Some(key) = port_key(scope, args.get(0)) {
+      state.ports().close(scope, key);
+    }
+  });
+}
+
+/// `portListening(key, listening)`: whether the port has `message` listeners now.
+fn port_listening<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "portListening", |scope, state| {
+    if let Some(key) = port_key(scope, args.get(0)) {
+      let listening = args.get(1).is_true();
+      state.ports().set_listening(scope, key, listening);
+    }
+  });
+}
+
+/// `nextMessage(key)`: the next message of a run being delivered, or the `stop` sentinel (see
+/// `crate::context::turn::next_message`).
 fn next_message<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "nextMessage", |scope, state| {
-    let id = port_id(scope, args.get(0));
-    rv.set(crate::event_loop::next_message(scope, state, id));
+    let key = port_key(scope, args.get(0)).unwrap_or(u64::MAX);
+    rv.set(turn::next_message(scope, state, key));
+  });
+}
+
+/// `copyBuffer(buffer)`: a new ArrayBuffer with a copy of `buffer`'s bytes (the same-isolate
+/// copy's buffers; large ones are copied once, into memory V8 then adopts).
+fn copy_buffer<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  guarded(scope, &args, "copyBuffer", |scope, _state| {
+    let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(args.get(0)) else {
+      throw_type_error(scope, "copyBuffer: not an ArrayBuffer");
+      return;
+    };
+    match crate::array_buffers::copy_of(scope, buffer) {
+      Some(copy) => rv.set(copy.into()),
+      None => throw_error(scope, "copyBuffer: out of memory"),
+    }
   });
 }
 
@@ -441,27 +565,6 @@ fn form_serialize<'s>(
   });
 }
 
-/// Longest list `newChunk` makes: tape chunks are at most 32768 entries; slot lists double
-/// with the number of objects in one message.
-const LIST_MAX: u32 = 1 << 24;
-
-/// `newChunk(length)`: an Array of `length` elements, all `undefined` and all its own, so the
-/// tape writes and reads it without ever looking at its prototype (where a script may have put
-/// indexed accessors) and V8 keeps it a plain packed array. JS has no way to make one that is
-/// both free of holes and cheap.
-fn new_chunk<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  mut rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  guarded(scope, &args, "newChunk", |scope, _state| {
-    let length = args.get(0).uint32_value(scope).unwrap_or(0).min(LIST_MAX);
-    let undefined: v8::Local<v8::Value> = v8::undefined(scope).into();
-    let elements = vec![undefined; length as usize];
-    rv.set(v8::Array::new_with_elements(scope, &elements).into());
-  });
-}
-
 /// Natives that optimized code may call as V8 fast API calls (a plain C call instead of an API
 /// callback): only at run time, so the snapshot made by build.rs does not need their addresses.
 fn fast_overloads(name: &str) -> Option<&'static [v8::fast_api::CFunction]> {
@@ -478,11 +581,27 @@ fn fast_overloads(name: &str) -> Option<&'static [v8::fast_api::CFunction]> {
       Int64Representation::Number,
     ),
   )];
-  (name == "cloneKind").then_some(CLONE_KIND)
+  const PORT_POST_LOCAL: &[CFunction] = &[CFunction::new(
+    port_post_local_fast as _,
+    &CFunctionInfo::new(
+      Type::Int32.as_info(),
+      &[
+        Type::V8Value.as_info(),
+        Type::V8Value.as_info(),
+        Type::V8Value.as_info(),
+        Type::CallbackOptions.as_info(),
+      ],
+      Int64Representation::Number,
+    ),
+  )];
+  match name {
+    "cloneKind" => Some(CLONE_KIND),
+    "portPostLocal" => Some(PORT_POST_LOCAL),
+    _ => None,
+  }
 }
 
-/// `cloneKind(value)` from optimized code: the native the message path calls for every object
-/// it posts. The same answer as [`clone_kind`]; a panic answers OTHER (the serializer's path).
+/// `cloneKind(value)` from optimized code: the same answer as [`clone_kind`].
 fn clone_kind_fast(
   _receiver: v8::Local<v8::Value>,
   value: v8::Local<v8::Value>,
@@ -492,17 +611,18 @@ fn clone_kind_fast(
     // SAFETY: V8 passes options that are valid for the duration of the call.
     let options = unsafe { &*options };
     let Some(state) = state_of(options.data) else {
-      return crate::clone_kind::OTHER;
+      return crate::tables::CLONE_GIVE_UP;
     };
     // SAFETY: `options` comes from V8 for this call, on the isolate's thread; the scope ends
     // with the call.
     v8::callback_scope!(unsafe let scope, options);
     kind_in(scope, state, value)
   }))
-  .unwrap_or(crate::clone_kind::OTHER)
+  .unwrap_or(crate::tables::CLONE_GIVE_UP)
 }
 
-/// `cloneKind(value)`: what the message tape may copy itself (see `crate::clone_kind`).
+/// `cloneKind(value)`: what the same-isolate copy may do with an object (see
+/// `crate::clone::kind`). Runs no JS, allocates nothing on the JS heap.
 fn clone_kind<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
@@ -514,37 +634,31 @@ fn clone_kind<'s>(
 }
 
 /// What both `cloneKind` entry points answer. The hooks are borrowed, not cloned: this runs
-/// for every object posted, and runs no JS.
+/// for every object posted.
 fn kind_in(
   scope: &mut v8::PinScope<'_, '_>,
   state: &ContextState,
   value: v8::Local<'_, v8::Value>,
 ) -> i32 {
-  match state.hooks.borrow().as_ref() {
-    Some(hooks) => crate::clone_kind::kind_of(scope, hooks, value),
-    None => crate::clone_kind::OTHER,
+  match state.hooks_ref().as_ref() {
+    Some(hooks) => kind::kind_of(scope, &hooks.realm, value),
+    None => crate::tables::CLONE_GIVE_UP,
   }
 }
 
-fn port_start<'s>(
+/// `cloneKindOf(value)`: `cloneKind` for an object whose hidden class is not known yet, which it
+/// proves (through the API, which allocates).
+fn clone_kind_of<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
-  _rv: v8::ReturnValue<'s, v8::Value>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  guarded(scope, &args, "portStart", |scope, state| {
-    let id = port_id(scope, args.get(0));
-    messaging::port_start(scope, state, id);
-  });
-}
-
-fn port_close<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  _rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  guarded(scope, &args, "portClose", |scope, state| {
-    let id = port_id(scope, args.get(0));
-    messaging::port_close(scope, state, id);
+  guarded(scope, &args, "cloneKindOf", |scope, state| {
+    let Some(hooks) = state.hooks() else {
+      rv.set_int32(crate::tables::CLONE_GIVE_UP);
+      return;
+    };
+    rv.set_int32(kind::prove(scope, &hooks.realm, args.get(0)));
   });
 }
 
@@ -578,7 +692,7 @@ fn set_hooks<'s>(
       return;
     };
     match read_hooks(scope, hooks) {
-      Some(hooks) => *state.hooks.borrow_mut() = Some(Rc::new(hooks)),
+      Some(hooks) => state.set_hooks(hooks),
       None => throw_type_error(scope, "setHooks: a hook is missing"),
     }
   });
@@ -616,59 +730,59 @@ pub(crate) fn read_hooks(
     let function = v8::Local::<v8::Function>::try_from(get(scope, hooks, name)?).ok()?;
     Some(v8::Global::new(scope, function))
   };
+  let events = EventHooks {
+    report_exception: function("reportException")?,
+    run_timer: function("runTimer")?,
+    unhandled_rejection: function("unhandledRejection")?,
+  };
   let deliver_messages = function("deliverMessages")?;
-  let forget_peer = function("forgetPeer")?;
   let deliver_close = function("deliverClose")?;
-  let new_data_clone_error = function("newDataCloneError")?;
-  let report_exception = function("reportException")?;
-  let run_timer = function("runTimer")?;
-  let unhandled_rejection = function("unhandledRejection")?;
+  let new_port = function("newPort")?;
+  let with_ports = function("withPorts")?;
   let apply_compat = function("applyCompat")?;
+  let new_data_clone_error = function("newDataCloneError")?;
+  let mut value = |name: &str| {
+    let value = get(scope, hooks, name)?;
+    Some(v8::Global::new(scope, value))
+  };
+  let delivery = DeliveryHooks {
+    deliver_messages,
+    deliver_close,
+    new_port,
+    with_ports,
+    stop: value("stop")?,
+    lost: value("lost")?,
+  };
   let mut object = |name: &str| {
     let object = v8::Local::<v8::Object>::try_from(get(scope, hooks, name)?).ok()?;
     Some(v8::Global::new(scope, object))
   };
   let message_port_prototype = object("messagePortPrototype")?;
-  let object_prototype = object("objectPrototype")?;
-  let array_prototype = object("arrayPrototype")?;
-  let global_object = object("globalObject")?;
   let core = object("core")?;
-  // The buffers behind the shared typed arrays; the values sit at their start.
-  let mut shared = |name: &str, is_kind: fn(&v8::Value) -> bool| {
-    let value = get(scope, hooks, name)?;
-    let view = v8::Local::<v8::ArrayBufferView>::try_from(value)
-      .ok()
-      .filter(|view| is_kind(&value) && view.byte_offset() == 0)?;
-    Some(view.buffer(scope)?.get_backing_store())
-  };
-  let task_clock = SharedCells::new(shared("taskClock", v8::Value::is_float64_array)?, 1)?;
-  let delivery_kind = SharedCells::new(shared("deliveryKind", v8::Value::is_int32_array)?, 1)?;
-  let pending_posts = SharedCells::new(shared("pendingPosts", v8::Value::is_int32_array)?, 2)?;
+  // The buffer behind the shared typed array; the value sits at its start.
+  let clock = get(scope, hooks, "taskClock")?;
+  let clock = v8::Local::<v8::Float64Array>::try_from(clock)
+    .ok()
+    .filter(|view| view.byte_offset() == 0)?;
+  let task_clock = SharedCells::new(clock.buffer(scope)?.get_backing_store(), 1)?;
   let list = get(scope, hooks, "arraySamples")?;
   let array_samples = globals_of::<v8::Array>(scope, list);
-  let layout_known = crate::object_layout::probe(scope);
   let list = get(scope, hooks, "platformPrototypes")?;
   let platform_prototypes = globals_of::<v8::Object>(scope, list);
-  Some(Hooks {
-    deliver_messages,
-    forget_peer,
-    deliver_close,
+  let kinds = kind::Kinds::new(scope, array_samples);
+  let realm = CloneRealm::new(
     new_data_clone_error,
-    report_exception,
-    run_timer,
-    unhandled_rejection,
-    apply_compat,
-    message_port_prototype,
-    object_prototype,
-    array_prototype,
-    array_samples,
-    layout_known,
-    global_object,
     platform_prototypes,
+    message_port_prototype,
+    kinds,
+  );
+  Some(Hooks {
     core,
+    apply_compat,
+    events,
+    delivery,
+    realm: Rc::new(realm),
     task_clock,
-    delivery_kind,
-    pending_posts,
   })
 }
 

@@ -1,0 +1,506 @@
+//! The two ends of a pair behind one lock, and [`Port`], the handle on one end.
+
+use super::message::{Message, Payload};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Names a holder (see [`Holder`]): unique in the process.
+pub(crate) type HolderId = u64;
+
+static NEXT_HOLDER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh [`HolderId`].
+pub(crate) fn new_holder_id() -> HolderId {
+  NEXT_HOLDER_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A task for a port, as its holder queues it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+  /// Deliver the port's next message.
+  Message,
+  /// Fire the port's `close` event.
+  Close,
+}
+
+/// Who holds an end: the event loop that runs the tasks of the end's JS port.
+pub(crate) trait Holder: Send + Sync {
+  fn id(&self) -> HolderId;
+  /// Queues `count` tasks of kind `wake` for the port the holder knows as `key`. Called with
+  /// the pair's lock held: it must not touch any pair.
+  fn wake(&self, key: u64, wake: Wake, count: usize);
+}
+
+/// https://html.spec.whatwg.org/multipage/web-messaging.html#port-message-queue
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+  /// The queue is disabled: messages wait until `start()`.
+  Pending,
+  /// Every message in the queue has a task with the holder.
+  Started,
+  /// `close()` was called, or the port was dropped: nothing is delivered any more.
+  Closed,
+}
+
+struct End {
+  state: State,
+  /// Messages posted to this end, oldest first.
+  queue: VecDeque<Message>,
+  /// The holder and the key it knows this end by; `None` while the end is in transit.
+  holder: Option<(Arc<dyn Holder>, u64)>,
+  /// This end's `close` event was queued, or is owed to the next holder (`close_owed`).
+  close_fired: bool,
+  close_owed: bool,
+}
+
+impl End {
+  fn new() -> Self {
+    End {
+      state: State::Pending,
+      queue: VecDeque::new(),
+      holder: None,
+      close_fired: false,
+      close_owed: false,
+    }
+  }
+
+  /// Queues this end's `close` event once (Workers fires one on each port of the pair); an end
+  /// in transit gets it from the holder that adopts it.
+  fn fire_close(&mut self) {
+    if std::mem::replace(&mut self.close_fired, true) {
+      return;
+    }
+    match &self.holder {
+      Some((holder, key)) => holder.wake(*key, Wake::Close, 1),
+      None => self.close_owed = true,
+    }
+  }
+}
+
+struct Ends {
+  ends: [End; 2],
+  /// Until either end closes. Posts are dropped once the pair is disentangled.
+  entangled: bool,
+}
+
+struct Pair {
+  ends: Mutex<Ends>,
+}
+
+/// One end of an entangled pair (a `MessagePort` without its JS object). It can move between
+/// runtimes and threads; dropping it closes it, and the other end gets a `close` event.
+///
+/// Make a pair with [`entangled_pair`] and hand the ends to runtimes with
+/// [`Runtime::adopt_port`](crate::Runtime::adopt_port).
+pub struct Port {
+  pair: Arc<Pair>,
+  side: usize,
+}
+
+impl std::fmt::Debug for Port {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_struct("Port")
+      .field("pair", &Arc::as_ptr(&self.pair))
+      .field("side", &self.side)
+      .finish()
+  }
+}
+
+/// Two entangled ports, as `new MessageChannel()` makes them: what is posted to one is
+/// delivered by the other.
+pub fn entangled_pair() -> (Port, Port) {
+  let pair = Arc::new(Pair {
+    ends: Mutex::new(Ends {
+      ends: [End::new(), End::new()],
+      entangled: true,
+    }),
+  });
+  (
+    Port {
+      pair: pair.clone(),
+      side: 0,
+    },
+    Port { pair, side: 1 },
+  )
+}
+
+/// What became of a posted message. A message handed back is the caller's to drop, where no
+/// lock is held (the ports it carries close as it goes).
+#[allow(dead_code)]
+pub(crate) enum Posted {
+  /// It is in the peer's queue.
+  Queued,
+  /// The pair is disentangled (or this end closed): it is handed back, to be dropped.
+  Dropped(Message),
+  /// A [`Payload::Local`] message whose receiver is not held by the message's holder: it is
+  /// handed back, to be posted in serialized form.
+  NotLocal(Message),
+}
+
+/// Where the other end of a pair is, seen from one holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeerPlace {
+  /// Held by the asking holder, under this key.
+  Here(u64),
+  /// Held by another holder, or in transit.
+  Elsewhere,
+  /// Closed or dropped: the pair is disentangled.
+  Gone,
+}
+
+impl Port {
+  fn lock(&self) -> MutexGuard<'_, Ends> {
+    // Nothing panics while the lock is held; should it ever be poisoned, the data is still sound.
+    self
+      .pair
+      .ends
+      .lock()
+      .unwrap_or_else(PoisonError::into_inner)
+  }
+
+  fn peer_side(&self) -> usize {
+    1 - self.side
+  }
+
+  /// Appends `message` to the peer's queue, and queues a task for it when the peer is started.
+  /// https://html.spec.whatwg.org/multipage/web-messaging.html#message-port-post-message-steps
+  pub(crate) fn post(&self, message: Message) -> Posted {
+    let mut guard = self.lock();
+    let ends = &mut *guard;
+    if !ends.entangled || ends.ends[self.side].state == State::Closed {
+      return Posted::Dropped(message);
+    }
+    let peer = &mut ends.ends[self.peer_side()];
+    if let Payload::Local { holder, .. } = message.payload
+      && peer.holder.as_ref().map(|(h, _)| h.id()) != Some(holder)
+    {
+      return Posted::NotLocal(message);
+    }
+    peer.queue.push_back(message);
+    if peer.state == State::Started
+      && let Some((holder, key)) = &peer.holder
+    {
+      holder.wake(*key, Wake::Message, 1);
+    }
+    Posted::Queued
+  }
+
+  /// `start()`: enables the queue, with a task for each message already in it.
+  pub(crate) fn start(&self) {
+    let mut guard = self.lock();
+    let end = &mut guard.ends[self.side];
+    match end.state {
+      State::Pending => {
+        end.state = State::Started;
+        if let Some((holder, key)) = &end.holder
+          && !end.queue.is_empty()
+        {
+          holder.wake(*key, Wake::Message, end.queue.len());
+        }
+      }
+      // Already delivering.
+      State::Started => {}
+      // A closed port cannot start again.
+      State::Closed => {}
+    }
+  }
+
+  /// The next message a started end delivers; `None` when there is none, or the end is not
+  /// started (a task that outlived a move or a close).
+  pub(crate) fn take_next(&self) -> Option<Message> {
+    let mut guard = self.lock();
+    let end = &mut guard.ends[self.side];
+    if end.state != State::Started {
+      return None;
+    }
+    end.queue.pop_front()
+  }
+
+  /// `close()`: disentangles the pair and queues a `close` event on both ends (Workers
+  /// behaviour). Returns the messages that were waiting in this end's queue, which are never
+  /// delivered.
+  pub(crate) fn close(&self) -> VecDeque<Message> {
+    let mut guard = self.lock();
+    let ends = &mut *guard;
+    let end = &mut ends.ends[self.side];
+    if end.state == State::Closed {
+      return VecDeque::new();
+    }
+    end.state = State::Closed;
+    let dropped = std::mem::take(&mut end.queue);
+    end.fire_close();
+    if std::mem::replace(&mut ends.entangled, false) {
+      // The peer keeps what was posted to it before: it is delivered before its close event.
+      ends.ends[self.peer_side()].fire_close();
+    }
+    dropped
+  }
+
+  /// The first half of a transfer: the end leaves its holder, and its queue is handed out for
+  /// the holder to turn its local messages into serialized ones; [`Port::restore_front`] puts
+  /// them back. A transferred port arrives disabled (HTML), so the end is pending again.
+  pub(crate) fn detach(&self) -> VecDeque<Message> {
+    let mut guard = self.lock();
+    let end = &mut guard.ends[self.side];
+    end.holder = None;
+    if end.state == State::Started {
+      end.state = State::Pending;
+    }
+    std::mem::take(&mut end.queue)
+  }
+
+  /// Puts messages taken by [`Port::detach`] back at the front of the queue, before any that
+  /// arrived meanwhile.
+  pub(crate) fn restore_front(&self, messages: VecDeque<Message>) {
+    let mut guard = self.lock();
+    let queue = &mut guard.ends[self.side].queue;
+    for message in messages.into_iter().rev() {
+      queue.push_front(message);
+    }
+  }
+
+  /// `holder` now holds this end, under `key`: its tasks go there. A `close` event owed from
+  /// while the end was in transit is queued now.
+  pub(crate) fn adopt(&self, holder: Arc<dyn Holder>, key: u64) {
+    let mut guard = self.lock();
+    let end = &mut guard.ends[self.side];
+    if std::mem::take(&mut end.close_owed) {
+      holder.wake(key, Wake::Close, 1);
+    }
+    if end.state == State::Started && !end.queue.is_empty() {
+      holder.wake(key, Wake::Message, end.queue.len());
+    }
+    end.holder = Some((holder, key));
+  }
+
+  /// Where the other end is, seen from the holder `me`.
+  pub(crate) fn peer_place(&self, me: HolderId) -> PeerPlace {
+    let guard = self.lock();
+    if !guard.entangled {
+      return PeerPlace::Gone;
+    }
+    match &guard.ends[self.peer_side()].holder {
+      Some((holder, key)) if holder.id() == me => PeerPlace::Here(*key),
+      _ => PeerPlace::Elsewhere,
+    }
+  }
+
+  /// Whether `other` is the other end of this port's pair.
+  pub(crate) fn is_peer_of(&self, other: &Port) -> bool {
+    Arc::ptr_eq(&self.pair, &other.pair) && self.side != other.side
+  }
+
+  /// Whether this end is closed.
+  pub(crate) fn is_closed(&self) -> bool {
+    self.lock().ends[self.side].state == State::Closed
+  }
+
+  /// Whether this end is started.
+  pub(crate) fn is_started(&self) -> bool {
+    self.lock().ends[self.side].state == State::Started
+  }
+
+  /// How many messages wait in this end's queue (diagnostics).
+  pub(crate) fn queued(&self) -> usize {
+    self.lock().ends[self.side].queue.len()
+  }
+}
+
+impl Drop for Port {
+  fn drop(&mut self) {
+    // The pair's lock is released before the dropped messages (which may hold ports) go.
+    let dropped = self.close();
+    drop(dropped);
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use std::sync::Mutex as StdMutex;
+
+  /// Records the tasks it is asked to queue.
+  struct Recorder {
+    id: HolderId,
+    tasks: StdMutex<Vec<(u64, Wake)>>,
+  }
+
+  impl Recorder {
+    fn new() -> Arc<Self> {
+      Arc::new(Recorder {
+        id: new_holder_id(),
+        tasks: StdMutex::new(Vec::new()),
+      })
+    }
+    fn take(&self) -> Vec<(u64, Wake)> {
+      std::mem::take(&mut self.tasks.lock().unwrap())
+    }
+  }
+
+  impl Holder for Recorder {
+    fn id(&self) -> HolderId {
+      self.id
+    }
+    fn wake(&self, key: u64, wake: Wake, count: usize) {
+      let mut tasks = self.tasks.lock().unwrap();
+      tasks.extend(std::iter::repeat_n((key, wake), count));
+    }
+  }
+
+  fn local(holder: &Recorder, key: u32) -> Message {
+    Message::local(holder.id, key)
+  }
+
+  fn key_of(message: Message) -> u32 {
+    match message.payload {
+      Payload::Local { key, .. } => key,
+      Payload::Serialized(_) => panic!("expected a local message"),
+    }
+  }
+
+  #[test]
+  fn messages_wait_until_start_then_each_gets_a_task() {
+    let holder = Recorder::new();
+    let (a, b) = entangled_pair();
+    a.adopt(holder.clone(), 1);
+    b.adopt(holder.clone(), 2);
+    assert!(matches!(a.post(local(&holder, 10)), Posted::Queued));
+    assert!(matches!(a.post(local(&holder, 11)), Posted::Queued));
+    assert!(holder.take().is_empty(), "a pending port has no tasks");
+    assert!(b.take_next().is_none(), "a pending port delivers nothing");
+    b.start();
+    assert_eq!(holder.take(), [(2, Wake::Message), (2, Wake::Message)]);
+    assert!(matches!(a.post(local(&holder, 12)), Posted::Queued));
+    assert_eq!(holder.take(), [(2, Wake::Message)]);
+    let keys: Vec<u32> = std::iter::from_fn(|| b.take_next()).map(key_of).collect();
+    assert_eq!(keys, [10, 11, 12]);
+  }
+
+  #[test]
+  fn close_disentangles_and_fires_close_on_both_ends_once() {
+    let holder = Recorder::new();
+    let (a, b) = entangled_pair();
+    a.adopt(holder.clone(), 1);
+    b.adopt(holder.clone(), 2);
+    b.start();
+    assert!(matches!(a.post(local(&holder, 1)), Posted::Queued));
+    assert!(matches!(b.post(local(&holder, 2)), Posted::Queued));
+    holder.take();
+    let dropped = a.close();
+    assert_eq!(dropped.len(), 1, "a's own queue is dropped");
+    assert_eq!(holder.take(), [(1, Wake::Close), (2, Wake::Close)]);
+    assert!(matches!(a.post(local(&holder, 3)), Posted::Dropped(_)));
+    assert!(matches!(b.post(local(&holder, 4)), Posted::Dropped(_)));
+    assert_eq!(b.peer_place(holder.id), PeerPlace::Gone);
+    // b still delivers what a posted before closing, and closes without a second event.
+    assert_eq!(b.take_next().map(key_of), Some(1));
+    assert!(b.close().is_empty());
+    assert!(holder.take().is_empty());
+  }
+
+  #[test]
+  fn dropping_an_end_closes_the_pair() {
+    let holder = Recorder::new();
+    let (a, b) = entangled_pair();
+    b.adopt(holder.clone(), 7);
+    drop(a);
+    assert_eq!(holder.take(), [(7, Wake::Close)]);
+    assert_eq!(b.peer_place(holder.id), PeerPlace::Gone);
+  }
+
+  #[test]
+  fn local_messages_only_reach_an_end_of_their_holder() {
+    let here = Recorder::new();
+    let there = Recorder::new();
+    let (a, b) = entangled_pair();
+    a.adopt(here.clone(), 1);
+    assert!(
+      matches!(a.post(local(&here, 1)), Posted::NotLocal(_)),
+      "in transit"
+    );
+    b.adopt(there.clone(), 1);
+    assert_eq!(a.peer_place(here.id), PeerPlace::Elsewhere);
+    assert!(matches!(a.post(local(&here, 1)), Posted::NotLocal(_)));
+    assert!(matches!(a.post(local(&there, 1)), Posted::Queued));
+  }
+
+  #[test]
+  fn a_moving_end_keeps_its_queue_in_order() {
+    let first = Recorder::new();
+    let second = Recorder::new();
+    let (a, b) = entangled_pair();
+    a.adopt(first.clone(), 1);
+    b.adopt(first.clone(), 2);
+    b.start();
+    a.post(local(&first, 1));
+    a.post(local(&first, 2));
+    first.take();
+    // The holder takes the queue to make it portable; meanwhile another message arrives.
+    let taken = b.detach();
+    assert_eq!(taken.len(), 2);
+    a.post(local(&first, 99)); // refused: the end is in transit
+    let late = Message::local(second.id, 3);
+    assert!(matches!(a.post(late), Posted::NotLocal(_)));
+    b.restore_front(taken);
+    b.adopt(second.clone(), 5);
+    assert!(second.take().is_empty(), "it arrives disabled");
+    assert_eq!(a.peer_place(first.id), PeerPlace::Elsewhere);
+    b.start();
+    assert_eq!(second.take(), [(5, Wake::Message), (5, Wake::Message)]);
+    let keys: Vec<u32> = std::iter::from_fn(|| b.take_next()).map(key_of).collect();
+    assert_eq!(keys, [1, 2]);
+  }
+
+  #[test]
+  fn an_end_in_transit_gets_its_close_event_when_adopted() {
+    let holder = Recorder::new();
+    let (a, b) = entangled_pair();
+    a.adopt(holder.clone(), 1);
+    b.adopt(holder.clone(), 2);
+    b.detach();
+    a.close();
+    assert_eq!(holder.take(), [(1, Wake::Close)]);
+    b.adopt(holder.clone(), 3);
+    assert_eq!(holder.take(), [(3, Wake::Close)]);
+  }
+
+  #[test]
+  fn two_threads_post_a_hundred_thousand_messages_each_way_in_order() {
+    const N: u32 = 100_000;
+    let left = Recorder::new();
+    let right = Recorder::new();
+    let (a, b) = entangled_pair();
+    a.adopt(left.clone(), 1);
+    b.adopt(right.clone(), 2);
+    a.start();
+    b.start();
+    let run = |port: Port, me: Arc<Recorder>, peer: Arc<Recorder>| {
+      std::thread::spawn(move || {
+        let mut next = 0;
+        for i in 0..N {
+          assert!(matches!(
+            port.post(Message::local(peer.id, i)),
+            Posted::Queued
+          ));
+          while let Some(message) = port.take_next() {
+            assert_eq!(key_of(message), next);
+            next += 1;
+          }
+        }
+        while next < N {
+          if let Some(message) = port.take_next() {
+            assert_eq!(key_of(message), next);
+            next += 1;
+          }
+        }
+        assert_eq!(me.take().len(), N as usize, "one task per message");
+        port
+      })
+    };
+    let a = run(a, left.clone(), right.clone());
+    let b = run(b, right, left);
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    assert_eq!(a.queued() + b.queued(), 0);
+  }
+}

@@ -1,0 +1,440 @@
+//! The ports a context holds: each JS `MessagePort` object with the channel end it stands for
+//! (`crate::channel::Port`), the key its tasks name it by, and whether it must be kept alive.
+//!
+//! This is the isolate's side of a channel. It posts (a same-isolate copy into the
+//! [`store::LocalStore`], or a serialized message), starts, closes, hands ends over to a
+//! transfer and adopts ends that arrive, and takes messages out of a queue for delivery
+//! (`crate::context` runs the tasks).
+//!
+//! Liveness (https://github.com/whatwg/html/pull/9933): a port that is started and has a
+//! `message` listener, and whose peer can still post to it, must not be collected. With the peer
+//! in this isolate, the peer's object holds the port (a private property): the pair lives or
+//! dies together, and an unreachable pair is collected. With the peer elsewhere (another runtime,
+//! or in transit) the port is a root and keeps its event loop alive. A port that is not started,
+//! or has no listener, is held weakly: when it is collected its end closes and its peer gets
+//! `close`. A port is also a root from the moment its `close` event is due until it ran.
+
+mod store;
+
+use crate::channel::{LocalKey, Message, Payload, PeerPlace, Port, Posted};
+use crate::event_loop::TaskQueue;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+use std::sync::Arc;
+pub(crate) use store::LocalStore;
+
+/// Port keys are small sequential integers: they are their own hash (SipHash showed up in
+/// profiles of the message path).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+  fn finish(&self) -> u64 {
+    self.0
+  }
+  fn write(&mut self, bytes: &[u8]) {
+    for &byte in bytes {
+      self.0 = (self.0 << 8) | u64::from(byte);
+    }
+  }
+  fn write_u64(&mut self, key: u64) {
+    self.0 = key;
+  }
+}
+
+struct Record {
+  port: Port,
+  object: v8::Weak<v8::Object>,
+  /// Held while the port must be kept alive by its event loop (see the module doc).
+  strong: Option<v8::Global<v8::Object>>,
+  /// The port has at least one `message` listener.
+  listening: bool,
+  /// Its `close` event is queued and has not run.
+  close_pending: bool,
+  /// It is a root because its peer lives elsewhere (counted for the loop's liveness).
+  remote_root: bool,
+}
+
+pub(crate) struct Ports {
+  holder: Arc<TaskQueue>,
+  records: HashMap<u64, Record, BuildHasherDefault<KeyHasher>>,
+  next_key: u64,
+  /// Keys whose JS objects the GC finalized; swept at the start of a turn, because finalizers
+  /// must not touch the records while they may be borrowed.
+  collected: Rc<RefCell<Vec<u64>>>,
+  store: LocalStore,
+  /// Roots kept because their peer lives elsewhere: while any is, the loop waits for messages.
+  remote_roots: usize,
+}
+
+/// What a message task finds: the port's object and its next message.
+pub(crate) struct Delivery<'s> {
+  pub object: v8::Local<'s, v8::Object>,
+  pub message: Message,
+}
+
+impl Ports {
+  pub fn new(holder: Arc<TaskQueue>) -> Self {
+    Ports {
+      holder,
+      records: HashMap::default(),
+      next_key: 0,
+      collected: Rc::new(RefCell::new(Vec::new())),
+      store: LocalStore::default(),
+      remote_roots: 0,
+    }
+  }
+
+  pub fn holder_id(&self) -> u64 {
+    use crate::channel::Holder;
+    self.holder.id()
+  }
+
+  /// A key for a port about to be registered (its JS object is made with it).
+  pub fn reserve_key(&mut self) -> u64 {
+    self.next_key += 1;
+    self.next_key - 1
+  }
+
+  /// Makes `object` the JS port of `port` here, under a key from [`Ports::reserve_key`].
+  pub fn register(
+    &mut self,
+    scope: &mut v8::PinScope<'_, '_>,
+    key: u64,
+    port: Port,
+    object: v8::Local<'_, v8::Object>,
+  ) {
+    let collected = self.collected.clone();
+    let weak = v8::Weak::with_finalizer(
+      scope,
+      object,
+      // Runs inside a GC callback, where a panic would abort: `collected` is only ever borrowed
+      // for a moment by sweep_collected, which calls no V8 code meanwhile, so this borrow
+      // succeeds; were it ever not to, that one record would stay until the context goes.
+      Box::new(move |_| {
+        if let Ok(mut collected) = collected.try_borrow_mut() {
+          collected.push(key);
+        }
+      }),
+    );
+    port.adopt(self.holder.clone(), key);
+    self.records.insert(
+      key,
+      Record {
+        port,
+        object: weak,
+        strong: None,
+        listening: false,
+        close_pending: false,
+        remote_root: false,
+      },
+    );
+    self.update_peer_liveness(scope, key);
+  }
+
+  /// The JS object of the port `key`, while it lives.
+  pub fn object<'s>(
+    &self,
+    scope: &mut v8::PinScope<'s, '_>,
+    key: u64,
+  ) -> Option<v8::Local<'s, v8::Object>> {
+    self.records.get(&key)?.object.to_local(scope)
+  }
+
+  /// Posts a copy made in this isolate (`js/11_message_copy.js`): kept in the store, it is
+  /// delivered by the peer if the peer is held here too. Returns a `POST*` code of
+  /// `crate::tables`. Runs no JS and allocates nothing on the JS heap (a fast API call).
+  pub fn post_local(
+    &mut self,
+    scope: &mut v8::PinScope<'_, '_>,
+    key: u64,
+    copy: v8::Local<'_, v8::Value>,
+  ) -> i32 {
+    use crate::tables::{POST_DROPPED, POST_NOT_LOCAL, POSTED};
+    let Some(record) = self.records.get(&key) else {
+      return POST_DROPPED;
+    };
+    let local = self.store.put(v8::Global::new(scope, copy));
+    let holder = self.holder_id();
+    match record.port.post(Message::local(holder, local)) {
+      Posted::Queued => POSTED,
+      Posted::Dropped(_) => {
+        self.store.take(local);
+        POST_DROPPED
+      }
+      Posted::NotLocal(_) => {
+        self.store.take(local);
+        POST_NOT_LOCAL
+      }
+    }
+  }
+
+  /// Posts a serialized message from the port `key`. Returns what the pair did with it, and
+  /// whether the peer is held here (the hint for the next post, `#peerHere` in JS).
+  pub fn post(&mut self, key: u64, message: Message) -> (Posted, bool) {
+    let Some(record) = self.records.get(&key) else {
+      return (Posted::Dropped(message), false);
+    };
+    let posted = record.port.post(message);
+    let here = matches!(record.port.peer_place(self.holder_id()), PeerPlace::Here(_));
+    (posted, here)
+  }
+
+  /// `start()`.
+  pub fn start(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
+    if let Some(record) = self.records.get(&key) {
+      record.port.start();
+      self.update_liveness(scope, key);
+    }
+  }
+
+  /// Whether the port `key` has `message` listeners now.
+  pub fn set_listening(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64, listening: bool) {
+    if let Some(record) = self.records.get_mut(&key) {
+      record.listening = listening;
+      self.update_liveness(scope, key);
+    }
+  }
+
+  /// `close()`: the pair is disentangled; what waited in this port's queue is dropped. Both
+  /// ports (if the peer is here) are kept until their `close` events ran.
+  pub fn close(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
+    let Some(record) = self.records.get(&key) else {
+      return;
+    };
+    let peer = match record.port.peer_place(self.holder_id()) {
+      PeerPlace::Here(peer) => Some(peer),
+      _ => None,
+    };
+    let dropped = record.port.close();
+    self.release(dropped);
+    for key in std::iter::once(key).chain(peer) {
+      self.mark_close_pending(scope, key);
+    }
+  }
+
+  /// A `close` event for `key` is queued: the port is kept until it ran.
+  pub fn mark_close_pending(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
+    if let Some(record) = self.records.get_mut(&key) {
+      record.close_pending = true;
+      self.update_liveness(scope, key);
+    }
+  }
+
+  /// The object of `key` for its `close` event, which is no longer pending.
+  pub fn take_close<'s>(
+    &mut self,
+    scope: &mut v8::PinScope<'s, '_>,
+    key: u64,
+  ) -> Option<v8::Local<'s, v8::Object>> {
+    let record = self.records.get_mut(&key)?;
+    let object = record.object.to_local(scope);
+    record.close_pending = false;
+    self.update_liveness(scope, key);
+    object
+  }
+
+  /// What a message task for `key` delivers: the port's object and its next message. `None`
+  /// when the port is gone, moved, closed or not started, or its queue is empty.
+  pub fn take_delivery<'s>(
+    &mut self,
+    scope: &mut v8::PinScope<'s, '_>,
+    key: u64,
+  ) -> Option<Delivery<'s>> {
+    let record = self.records.get(&key)?;
+    let object = record.object.to_local(scope)?;
+    let message = record.port.take_next()?;
+    Some(Delivery { object, message })
+  }
+
+  /// The next message of `key` (a run of deliveries, where JS holds the object already).
+  pub fn take_next(&mut self, key: u64) -> Option<Message> {
+    self.records.get(&key)?.port.take_next()
+  }
+
+  /// The copy a `Payload::Local` message holds.
+  pub fn take_local<'s>(
+    &mut self,
+    scope: &mut v8::PinScope<'s, '_>,
+    local: LocalKey,
+  ) -> Option<v8::Local<'s, v8::Value>> {
+    let value = self.store.take(local)?;
+    Some(v8::Local::new(scope, value))
+  }
+
+  /// The first half of transferring the port `key`: its record goes and its end is handed out
+  /// in transit, with the copies in its queue turned into serialized messages by `serialize`
+  /// (they may be delivered in another isolate). `None` when there is no such port.
+  pub fn detach<'s, 'i>(
+    &mut self,
+    scope: &mut v8::PinScope<'s, 'i>,
+    key: u64,
+    mut serialize: impl FnMut(&mut v8::PinScope<'s, 'i>, v8::Local<'s, v8::Value>) -> Option<Message>,
+  ) -> Option<Port> {
+    let record = self.records.remove(&key)?;
+    if record.remote_root {
+      self.remote_roots -= 1;
+    }
+    if let Some(object) = record.object.to_local(scope) {
+      clear_edge(scope, object);
+    }
+    let peer = match record.port.peer_place(self.holder_id()) {
+      PeerPlace::Here(peer) => Some(peer),
+      _ => None,
+    };
+    let queue = record.port.detach();
+    let mut portable = VecDeque::with_capacity(queue.len());
+    for message in queue {
+      match message.payload {
+        Payload::Local { key: local, .. } => {
+          let Some(value) = self.store.take(local) else {
+            continue;
+          };
+          let value = v8::Local::new(scope, value);
+          // A copy is plain data: serializing it runs no user code and cannot fail short of
+          // memory, when the message is lost.
+          if let Some(message) = serialize(scope, value) {
+            portable.push_back(message);
+          }
+        }
+        Payload::Serialized(_) => portable.push_back(message),
+      }
+    }
+    record.port.restore_front(portable);
+    if let Some(peer) = peer {
+      self.update_liveness(scope, peer);
+    }
+    Some(record.port)
+  }
+
+  /// Whether the port `key` can be transferred: it is here and not closed.
+  pub fn can_transfer(&self, key: u64) -> bool {
+    self
+      .records
+      .get(&key)
+      .is_some_and(|record| !record.port.is_closed())
+  }
+
+  /// Whether the port `key` and `port` are the two ends of one pair.
+  pub fn is_peer(&self, key: u64, port: &Port) -> bool {
+    self
+      .records
+      .get(&key)
+      .is_some_and(|record| record.port.is_peer_of(port))
+  }
+
+  /// Frees the records of ports whose JS objects were collected: their ends close, and their
+  /// peers get `close`.
+  pub fn sweep_collected(&mut self, scope: &mut v8::PinScope<'_, '_>) {
+    let collected = std::mem::take(&mut *self.collected.borrow_mut());
+    for key in collected {
+      let Some(record) = self.records.remove(&key) else {
+        continue;
+      };
+      if record.remote_root {
+        self.remote_roots -= 1;
+      }
+      let peer = match record.port.peer_place(self.holder_id()) {
+        PeerPlace::Here(peer) => Some(peer),
+        _ => None,
+      };
+      let dropped = record.port.close();
+      self.release(dropped);
+      if let Some(peer) = peer {
+        self.mark_close_pending(scope, peer);
+      }
+    }
+  }
+
+  /// Whether a port with a listener waits for a peer that lives elsewhere.
+  pub fn waits_for_others(&self) -> bool {
+    self.remote_roots > 0
+  }
+
+  /// How many ports have records (diagnostics).
+  pub fn len(&self) -> usize {
+    self.records.len()
+  }
+
+  /// Messages queued to this context's ports and not delivered yet (diagnostics).
+  pub fn queued_messages(&self) -> usize {
+    self
+      .records
+      .values()
+      .map(|record| record.port.queued())
+      .sum()
+  }
+
+  /// Frees what messages taken out of a queue hold here; ports they carry close as they drop.
+  fn release(&mut self, messages: VecDeque<Message>) {
+    for message in messages {
+      if let Payload::Local { key, .. } = message.payload {
+        self.store.take(key);
+      }
+    }
+  }
+
+  /// Updates the liveness of the peer of `key`, when it is here.
+  fn update_peer_liveness(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
+    let Some(record) = self.records.get(&key) else {
+      return;
+    };
+    if let PeerPlace::Here(peer) = record.port.peer_place(self.holder_id()) {
+      self.update_liveness(scope, peer);
+    }
+  }
+
+  /// Makes the port `key` a root, or its peer's object hold it, or neither, as the module doc
+  /// says.
+  fn update_liveness(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
+    let holder = self.holder_id();
+    let Some(record) = self.records.get_mut(&key) else {
+      return;
+    };
+    let place = record.port.peer_place(holder);
+    let interested = record.listening && record.port.is_started();
+    let remote = interested && place == PeerPlace::Elsewhere;
+    if remote != record.remote_root {
+      record.remote_root = remote;
+      if remote {
+        self.remote_roots += 1;
+      } else {
+        self.remote_roots -= 1;
+      }
+    }
+    let root = record.close_pending || remote;
+    if root != record.strong.is_some() {
+      record.strong = if root {
+        record.object.to_global(scope)
+      } else {
+        None
+      };
+    }
+    let Some(object) = record.object.to_local(scope) else {
+      return;
+    };
+    if let PeerPlace::Here(peer) = place
+      && let Some(peer_object) = self.object(scope, peer)
+    {
+      if interested {
+        let key = keep_alive_key(scope);
+        peer_object.set_private(scope, key, object.into());
+      } else {
+        clear_edge(scope, peer_object);
+      }
+    }
+  }
+}
+
+fn keep_alive_key<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Private> {
+  let name = v8::String::new(scope, "v8mc.keepsPeerAlive").expect("short string");
+  v8::Private::for_api(scope, Some(name))
+}
+
+/// Makes `object` stop keeping its peer alive.
+fn clear_edge(scope: &mut v8::PinScope<'_, '_>, object: v8::Local<'_, v8::Object>) {
+  let key = keep_alive_key(scope);
+  object.delete_private(scope, key);
+}
