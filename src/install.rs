@@ -118,7 +118,10 @@ fn new_state(
   scope.set_promise_reject_callback(promise_reject_callback);
   scope.set_host_import_module_dynamically_callback(modules::import_dynamically);
   scope.set_host_initialize_import_meta_object_callback(modules::initialize_import_meta);
-  let state = Rc::new(ContextState::new(output));
+  let state = Rc::new(ContextState::new(
+    output,
+    modules::ModuleState::of(&context),
+  ));
   context.set_slot(state.clone());
   Ok(state)
 }

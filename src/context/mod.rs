@@ -15,6 +15,7 @@ pub(crate) use turn::{has_queued_tasks, microtask_checkpoint, report_exception};
 use crate::clone::CloneRealm;
 use crate::error::JsError;
 use crate::event_loop::{RunQueue, Task, TaskQueue, Timers};
+use crate::modules::ModuleState;
 use crate::ports::Ports;
 use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -138,6 +139,8 @@ pub(crate) struct ContextState {
   turn: RefCell<RunQueue<Task>>,
   timers: RefCell<Timers>,
   ports: RefCell<Ports>,
+  /// The context's modules (their pending `import()`s are tasks of the loop).
+  modules: Rc<ModuleState>,
   /// Errors reported as uncaught (printed already), oldest first.
   uncaught: RefCell<Vec<JsError>>,
   /// Promises rejected with no handler since the last check, with their reasons.
@@ -152,7 +155,7 @@ pub(crate) struct ContextState {
 }
 
 impl ContextState {
-  pub fn new(output: Output) -> Self {
+  pub fn new(output: Output, modules: Rc<ModuleState>) -> Self {
     let start = Instant::now();
     let time_origin = std::time::SystemTime::now()
       .duration_since(std::time::UNIX_EPOCH)
@@ -165,6 +168,7 @@ impl ContextState {
       hooks: RefCell::new(None),
       ports: RefCell::new(Ports::new(tasks.clone())),
       tasks,
+      modules,
       turn: RefCell::new(RunQueue::default()),
       timers: RefCell::new(Timers::default()),
       uncaught: RefCell::new(Vec::new()),

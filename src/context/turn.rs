@@ -10,7 +10,7 @@
 
 use super::{ContextState, Hooks, messaging};
 use crate::error::JsError;
-use crate::event_loop::{Poll, RunQueue, Task};
+use crate::event_loop::{Poll, Task};
 use std::time::Instant;
 
 /// Runs one turn of the extension's event loop in the scope's current context: due timers,
@@ -34,7 +34,8 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
       .extend(due.into_iter().map(Task::Timer));
   }
   // `import()` calls made since the last turn load and run their modules, each a task.
-  crate::modules::run_pending_imports(scope, |scope| microtask_checkpoint(scope, &state));
+  let modules = state.modules.clone();
+  modules.run_pending_imports(scope, |scope| microtask_checkpoint(scope, &state));
   let mut budget = state.turn.borrow().len();
   while budget > 0 {
     let Some(task) = state.turn.borrow_mut().pop_front() else {
@@ -51,32 +52,31 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
     }
     microtask_checkpoint(scope, &state);
   }
-  poll(scope, &state)
+  poll(&state)
 }
 
-/// Moves the tasks the channel core queued since the last turn into this turn. A port whose
-/// `close` event is among them is kept alive until it ran.
+/// Moves the tasks the channel core queued since the last turn into this turn (which is empty:
+/// the last turn ran all of its own). A port whose `close` event is among them is kept alive
+/// until it ran.
 fn take_woken_tasks(scope: &mut v8::PinScope<'_, '_>, state: &ContextState) {
-  let mut woken = RunQueue::default();
-  state.tasks.drain_into(&mut woken);
-  if woken.is_empty() {
-    return;
-  }
-  let closing: Vec<u64> = woken
-    .runs()
-    .filter_map(|task| match task {
-      Task::Close(key) => Some(*key),
-      _ => None,
-    })
-    .collect();
+  let closing: Vec<u64> = {
+    let mut turn = state.turn.borrow_mut();
+    state.tasks.drain_into(&mut turn);
+    turn
+      .runs()
+      .filter_map(|task| match task {
+        Task::Close(key) => Some(*key),
+        _ => None,
+      })
+      .collect()
+  };
   for key in closing {
     state.ports().mark_close_pending(scope, key);
   }
-  state.turn.borrow_mut().append(&mut woken);
 }
 
-fn poll(scope: &mut v8::PinScope<'_, '_>, state: &ContextState) -> Poll {
-  if has_queued_tasks(scope) {
+fn poll(state: &ContextState) -> Poll {
+  if state.has_queued_tasks() {
     return Poll::Ready;
   }
   match state.timers.borrow().next_deadline() {
@@ -235,12 +235,17 @@ pub(crate) fn next_message<'s>(
   v8::Local::new(scope, &hooks.delivery.stop)
 }
 
-/// Whether the scope's context has tasks to run (timers not counted): queued by the channel
-/// core, left in the turn, or `import()` loads.
+impl ContextState {
+  /// Whether there are tasks to run (timers not counted): queued by the channel core, left in
+  /// the turn, or `import()` loads.
+  fn has_queued_tasks(&self) -> bool {
+    !self.turn.borrow().is_empty() || !self.tasks.is_empty() || self.modules.has_pending_imports()
+  }
+}
+
+/// Whether the scope's context has tasks to run (timers not counted).
 pub(crate) fn has_queued_tasks(scope: &v8::PinScope<'_, '_>) -> bool {
-  crate::modules::has_pending_imports(scope)
-    || ContextState::get(scope)
-      .is_some_and(|state| !state.turn.borrow().is_empty() || !state.tasks.is_empty())
+  ContextState::get(scope).is_some_and(|state| state.has_queued_tasks())
 }
 
 /// Whether the scope's context has queued tasks, pending `import()`s or pending timers.

@@ -4,6 +4,7 @@
 
 use super::run_queue::{Repeat, RunQueue};
 use crate::channel::{Holder, HolderId, Wake, new_holder_id};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// One unit of work on the event loop.
@@ -31,6 +32,8 @@ impl Repeat for Task {
 pub(crate) struct TaskQueue {
   id: HolderId,
   queue: Mutex<RunQueue<Task>>,
+  /// Set while the loop waits in [`TaskQueue::woken`]: only then does a wake notify it.
+  waiting: AtomicBool,
   notify: tokio::sync::Notify,
 }
 
@@ -39,6 +42,7 @@ impl TaskQueue {
     Arc::new(TaskQueue {
       id: new_holder_id(),
       queue: Mutex::new(RunQueue::default()),
+      waiting: AtomicBool::new(false),
       notify: tokio::sync::Notify::new(),
     })
   }
@@ -48,18 +52,32 @@ impl TaskQueue {
     self.queue.lock().unwrap_or_else(PoisonError::into_inner)
   }
 
-  /// Moves every queued task to the back of `turn`.
+  /// Moves every queued task to the back of `turn` (swapping the queues' storage when `turn`
+  /// is empty, as it usually is: no allocation).
   pub fn drain_into(&self, turn: &mut RunQueue<Task>) {
-    turn.append(&mut self.lock());
+    let mut queue = self.lock();
+    if turn.is_empty() {
+      std::mem::swap(turn, &mut *queue);
+    } else {
+      turn.append(&mut queue);
+    }
   }
 
   pub fn is_empty(&self) -> bool {
     self.lock().is_empty()
   }
 
-  /// Resolves once a task was queued since the last wait (at once if one was queued before).
+  /// Resolves once a task is queued (at once if one is).
   pub async fn woken(&self) {
-    self.notify.notified().await;
+    // The flag goes up before the queue is looked at, and a waker looks at the flag after it
+    // queued (both under the queue's lock or sequentially consistent): either this sees the
+    // task or the waker sees the flag and notifies (a notification that comes before the wait
+    // is kept as a permit).
+    self.waiting.store(true, Ordering::SeqCst);
+    let _lowered = Lower(&self.waiting);
+    if self.is_empty() {
+      self.notify.notified().await;
+    }
   }
 }
 
@@ -73,15 +91,18 @@ impl Holder for TaskQueue {
       Wake::Message => Task::Message(key),
       Wake::Close => Task::Close(key),
     };
-    let was_empty = {
-      let mut queue = self.lock();
-      let was_empty = queue.is_empty();
-      queue.push_back_n(task, count);
-      was_empty
-    };
-    // A loop waiting for another thread wakes; one that is running finds a permit later.
-    if was_empty {
+    self.lock().push_back_n(task, count);
+    if self.waiting.load(Ordering::SeqCst) {
       self.notify.notify_one();
     }
+  }
+}
+
+/// Lowers the waiting flag when the wait ends, also when it is abandoned (a timer came first).
+struct Lower<'a>(&'a AtomicBool);
+
+impl Drop for Lower<'_> {
+  fn drop(&mut self) {
+    self.0.store(false, Ordering::SeqCst);
   }
 }

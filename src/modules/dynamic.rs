@@ -52,31 +52,30 @@ pub(crate) fn import_dynamically<'s>(
   Some(promise)
 }
 
-/// Whether `import()` calls wait for the event loop in the scope's context.
-pub(crate) fn has_pending_imports(scope: &v8::PinScope<'_, '_>) -> bool {
-  let context = scope.get_current_context();
-  context
-    .get_slot::<ModuleState>()
-    .is_some_and(|state| !state.pending.borrow().is_empty())
-}
+impl ModuleState {
+  /// Whether `import()` calls wait for the event loop.
+  pub(crate) fn has_pending_imports(&self) -> bool {
+    !self.pending.borrow().is_empty()
+  }
 
-/// Carries out the `import()` calls queued before this call, each as a task of its own:
-/// `after_each` runs after each (the event loop's microtask checkpoint).
-pub(crate) fn run_pending_imports(
-  scope: &mut v8::PinScope<'_, '_>,
-  mut after_each: impl FnMut(&mut v8::PinScope<'_, '_>),
-) {
-  let context = scope.get_current_context();
-  let Some(state) = context.get_slot::<ModuleState>() else {
-    return;
-  };
-  let imports = std::mem::take(&mut *state.pending.borrow_mut());
-  for import in imports {
-    {
-      v8::scope!(let scope, scope);
-      run_import(scope, &state, import);
+  /// Carries out the `import()` calls queued before this call, each as a task of its own:
+  /// `after_each` runs after each (the event loop's microtask checkpoint).
+  pub(crate) fn run_pending_imports(
+    &self,
+    scope: &mut v8::PinScope<'_, '_>,
+    mut after_each: impl FnMut(&mut v8::PinScope<'_, '_>),
+  ) {
+    if !self.has_pending_imports() {
+      return;
     }
-    after_each(scope);
+    let imports = std::mem::take(&mut *self.pending.borrow_mut());
+    for import in imports {
+      {
+        v8::scope!(let scope, scope);
+        run_import(scope, self, import);
+      }
+      after_each(scope);
+    }
   }
 }
 

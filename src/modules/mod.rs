@@ -11,9 +11,7 @@ mod dynamic;
 mod graph;
 mod loader;
 
-pub(crate) use dynamic::{
-  has_pending_imports, import_dynamically, initialize_import_meta, run_pending_imports,
-};
+pub(crate) use dynamic::{import_dynamically, initialize_import_meta};
 pub use loader::{
   FsModuleLoader, MAX_MODULE_SIZE, ModuleLoader, ModuleSource, ModuleType, resolve_specifier,
 };
@@ -40,7 +38,7 @@ pub(crate) struct ModuleState {
 
 impl ModuleState {
   /// The state of `context`, made with the file-system loader on first use.
-  fn of(context: &v8::Context) -> Rc<ModuleState> {
+  pub(crate) fn of(context: &v8::Context) -> Rc<ModuleState> {
     if let Some(state) = context.get_slot::<ModuleState>() {
       return state;
     }
