@@ -8,6 +8,8 @@
 
 import { core } from "v8mc:00_core.js";
 import {
+  LISTEN_CLOSE,
+  LISTEN_MESSAGE,
   POST_NOT_LOCAL,
   TRANSFER_DETACHED_PORT,
   TRANSFER_NOT_A_PORT,
@@ -164,11 +166,14 @@ function detachTransferred(transfer, keys) {
 setTransferKeys(transferKeys, detachTransferred);
 
 // @startup
-/** Rust keeps a port with message listeners alive (src/ports): it hears when they come and go. */
+/**
+ * Rust keeps a port with message listeners alive, and collects garbage before the loop ends
+ * when one listens for close (src/ports): it hears when they come and go.
+ */
 function observeListeners(target, type, count) {
-  if (type === "message" && isMessagePort(target)) {
-    core.portListening(keyOf(target), count > 0);
-  }
+  if (!isMessagePort(target)) return;
+  if (type === "message") core.portListening(keyOf(target), LISTEN_MESSAGE, count > 0);
+  else if (type === "close") core.portListening(keyOf(target), LISTEN_CLOSE, count > 0);
 }
 setListenerObserver(observeListeners);
 

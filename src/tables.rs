@@ -38,6 +38,13 @@ shared_constants! {
   /// The peer is not in this isolate: post the copy through the serializer.
   POST_NOT_LOCAL = 2,
 
+  // The listeners `portListening` reports on (src/ports).
+  /// `message` listeners: a started port with one is kept alive while its peer can post.
+  LISTEN_MESSAGE = 0,
+  /// `close` listeners: before the loop ends, garbage is collected once so that an unreachable
+  /// peer closes and the listener hears it.
+  LISTEN_CLOSE = 1,
+
   // Keys JS gives a transfer list's entries (src/ports): a MessagePort's key is >= 0.
   /// A MessagePort that was transferred or closed.
   TRANSFER_DETACHED_PORT = -1,

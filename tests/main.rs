@@ -5,7 +5,9 @@ mod setup;
 
 mod cli;
 mod clone;
+mod collection;
 mod compat;
+mod copy;
 mod embed;
 mod event_loop;
 mod events;
@@ -15,5 +17,7 @@ mod messaging;
 mod modules;
 mod performance;
 mod tape;
+mod threads;
+mod transfer;
 mod url;
 mod wpt;

@@ -152,6 +152,8 @@ pub(crate) struct ContextState {
   delivery_budget: Cell<usize>,
   /// Whether MessagePorts may be transferred (a compatibility flag).
   transfer_ports: Cell<bool>,
+  /// The loop collected garbage when it had nothing else to do, and nothing ran since.
+  collected_when_idle: Cell<bool>,
 }
 
 impl ContextState {
@@ -176,6 +178,7 @@ impl ContextState {
       checking_rejections: Cell::new(false),
       delivery_budget: Cell::new(0),
       transfer_ports: Cell::new(false),
+      collected_when_idle: Cell::new(false),
     }
   }
 

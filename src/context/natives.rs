@@ -423,16 +423,24 @@ fn port_close<'s>(
   });
 }
 
-/// `portListening(key, listening)`: whether the port has `message` listeners now.
+/// `portListening(key, type, listening)`: whether the port has listeners of `type` (a
+/// `LISTEN_*` code of `crate::tables`) now.
 fn port_listening<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   guarded(scope, &args, "portListening", |scope, state| {
-    if let Some(key) = port_key(scope, args.get(0)) {
-      let listening = args.get(1).is_true();
-      state.ports().set_listening(scope, key, listening);
+    let Some(key) = port_key(scope, args.get(0)) else {
+      return;
+    };
+    let listening = args.get(2).is_true();
+    match args.get(1).int32_value(scope) {
+      Some(crate::tables::LISTEN_MESSAGE) => state.ports().set_listening(scope, key, listening),
+      Some(crate::tables::LISTEN_CLOSE) => {
+        state.ports().set_close_listening(scope, key, listening);
+      }
+      _ => {}
     }
   });
 }

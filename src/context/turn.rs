@@ -37,6 +37,9 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
   let modules = state.modules.clone();
   modules.run_pending_imports(scope, |scope| microtask_checkpoint(scope, &state));
   let mut budget = state.turn.borrow().len();
+  if budget > 0 {
+    state.collected_when_idle.set(false);
+  }
   while budget > 0 {
     let Some(task) = state.turn.borrow_mut().pop_front() else {
       break;
@@ -52,7 +55,24 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
     }
     microtask_checkpoint(scope, &state);
   }
-  poll(&state)
+  match poll(&state) {
+    Poll::Done => collect_before_the_end(scope, &state),
+    poll => poll,
+  }
+}
+
+/// Close on collection (https://github.com/whatwg/html/pull/9933) needs a collection: before the
+/// loop ends while a port listens for `close` and is still entangled (its peer may be garbage
+/// no collection has found yet), garbage is collected once, and the loop goes on if that closed
+/// a port. Once per idle end: nothing is collected again until some task ran.
+fn collect_before_the_end(scope: &mut v8::PinScope<'_, '_>, state: &ContextState) -> Poll {
+  if state.collected_when_idle.replace(true) || !state.ports().awaits_close() {
+    return Poll::Done;
+  }
+  // Objects a WeakRef read in this job are kept until the job ends: it has.
+  scope.clear_kept_objects();
+  scope.low_memory_notification();
+  poll(state)
 }
 
 /// Moves the tasks the channel core queued since the last turn into this turn (which is empty:
@@ -237,9 +257,12 @@ pub(crate) fn next_message<'s>(
 
 impl ContextState {
   /// Whether there are tasks to run (timers not counted): queued by the channel core, left in
-  /// the turn, or `import()` loads.
+  /// the turn, `import()` loads, or collected ports to sweep (whose peers get `close`).
   fn has_queued_tasks(&self) -> bool {
-    !self.turn.borrow().is_empty() || !self.tasks.is_empty() || self.modules.has_pending_imports()
+    !self.turn.borrow().is_empty()
+      || !self.tasks.is_empty()
+      || self.modules.has_pending_imports()
+      || self.ports().has_collected()
   }
 }
 

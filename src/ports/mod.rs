@@ -12,7 +12,9 @@
 //! dies together, and an unreachable pair is collected. With the peer elsewhere (another runtime,
 //! or in transit) the port is a root and keeps its event loop alive. A port that is not started,
 //! or has no listener, is held weakly: when it is collected its end closes and its peer gets
-//! `close`. A port is also a root from the moment its `close` event is due until it ran.
+//! `close`. A port is also a root from the moment its `close` event is due until it ran, and,
+//! to hear that event, while it has a `close` listener and is entangled (so a pair whose ports
+//! both listen for `close` lives until one is closed).
 
 mod store;
 
@@ -51,6 +53,8 @@ struct Record {
   strong: Option<v8::Global<v8::Object>>,
   /// The port has at least one `message` listener.
   listening: bool,
+  /// The port has at least one `close` listener.
+  close_listening: bool,
   /// Its `close` event is queued and has not run.
   close_pending: bool,
   /// It is a root because its peer lives elsewhere (counted for the loop's liveness).
@@ -127,6 +131,7 @@ impl Ports {
         object: weak,
         strong: None,
         listening: false,
+        close_listening: false,
         close_pending: false,
         remote_root: false,
       },
@@ -196,6 +201,29 @@ impl Ports {
       record.listening = listening;
       self.update_liveness(scope, key);
     }
+  }
+
+  /// Whether the port `key` has `close` listeners now.
+  pub fn set_close_listening(
+    &mut self,
+    scope: &mut v8::PinScope<'_, '_>,
+    key: u64,
+    listening: bool,
+  ) {
+    if let Some(record) = self.records.get_mut(&key) {
+      record.close_listening = listening;
+      self.update_liveness(scope, key);
+    }
+  }
+
+  /// Whether a port here listens for `close` while it is still entangled: its peer may be
+  /// garbage no collection has found yet.
+  pub fn awaits_close(&self) -> bool {
+    let holder = self.holder_id();
+    self
+      .records
+      .values()
+      .any(|record| record.close_listening && record.port.peer_place(holder) != PeerPlace::Gone)
   }
 
   /// `close()`: the pair is disentangled; what waited in this port's queue is dropped. Both
@@ -348,6 +376,12 @@ impl Ports {
     }
   }
 
+  /// Whether the GC collected ports whose records wait for the next turn's sweep (their peers
+  /// get `close` then).
+  pub fn has_collected(&self) -> bool {
+    !self.collected.borrow().is_empty()
+  }
+
   /// Whether a port with a listener waits for a peer that lives elsewhere.
   pub fn waits_for_others(&self) -> bool {
     self.remote_roots > 0
@@ -404,7 +438,9 @@ impl Ports {
         self.remote_roots -= 1;
       }
     }
-    let root = record.close_pending || remote;
+    // A port listening for `close` must outlive its peer to hear of its end.
+    let awaiting_close = record.close_listening && place != PeerPlace::Gone;
+    let root = record.close_pending || remote || awaiting_close;
     if root != record.strong.is_some() {
       record.strong = if root {
         record.object.to_global(scope)

@@ -1,0 +1,117 @@
+//! Close on collection (HTML's disentangle on garbage collection, whatwg/html#9933): a port JS
+//! can no longer reach is collected unless a listener still needs it, and its peer gets
+//! `close`.
+
+use crate::setup::{block_on, runtime_with};
+use v8_message_channel::{Compat, Runtime};
+
+/// Runs `source`, then collects garbage and runs the loop until it is done, twice (a close
+/// event may make more garbage). Returns what the script printed.
+fn run_collecting(source: &str) -> (Runtime, String) {
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime.execute_script("gc.js", source).unwrap();
+  for _ in 0..2 {
+    block_on(runtime.run_event_loop()).unwrap();
+    runtime.collect_garbage();
+  }
+  block_on(runtime.run_event_loop()).unwrap();
+  let (stdout, stderr) = captured.borrow().clone();
+  assert_eq!(stderr, "");
+  (runtime, stdout)
+}
+
+#[test]
+fn a_collected_port_closes_its_peer() {
+  let (_, stdout) = run_collecting(
+    r#"
+    // An unstarted port and a started one without listeners: both can be collected.
+    function dropOne(started) {
+      const { port1, port2 } = new MessageChannel();
+      if (started) port2.start();
+      port1.addEventListener("close", () => console.log("peer of a", started ? "started" : "pending", "port collected"));
+      globalThis[started ? "a" : "b"] = port1;
+    }
+    dropOne(false);
+    dropOne(true);
+    "#,
+  );
+  let mut lines: Vec<&str> = stdout.lines().collect();
+  lines.sort();
+  assert_eq!(
+    lines,
+    [
+      "peer of a pending port collected",
+      "peer of a started port collected"
+    ]
+  );
+}
+
+#[test]
+fn a_listening_port_is_not_collected_while_its_peer_can_post() {
+  let (mut runtime, stdout) = run_collecting(
+    r#"
+    function listen() {
+      const { port1, port2 } = new MessageChannel();
+      port2.onmessage = (e) => console.log("got", e.data);
+      port2.onclose = () => console.log("port2 closed");
+      return port1;
+    }
+    globalThis.sender = listen();
+    "#,
+  );
+  assert_eq!(stdout, "");
+  runtime
+    .execute_script("post.js", "sender.postMessage('after two collections');")
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(runtime.live_ports(), 2);
+}
+
+#[test]
+fn an_unreachable_pair_is_freed_whole() {
+  // port2 listens and port1 could post to it, but nothing can reach port1: once what was
+  // posted is delivered, both go.
+  let (mut runtime, stdout) = run_collecting(
+    r#"
+    let delivered = 0;
+    for (let i = 0; i < 100; i++) {
+      const { port1, port2 } = new MessageChannel();
+      port2.onmessage = () => { if (++delivered === 100) console.log("all delivered"); };
+      port1.postMessage(i);
+    }
+    "#,
+  );
+  assert_eq!(stdout, "all delivered\n");
+  assert_eq!(runtime.live_ports(), 0);
+  assert_eq!(runtime.queued_messages(), 0);
+}
+
+#[test]
+fn a_close_listener_hears_of_its_collected_peer_before_the_loop_ends() {
+  // Nothing else is left to do once the script ran: the loop collects garbage once before it
+  // ends, because a port is waiting for `close`.
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "close-listener.js",
+      r#"
+      function make() {
+        const { port1, port2 } = new MessageChannel();
+        return [port1, new WeakRef(port2)];
+      }
+      const [port1, weak] = make();
+      port1.onclose = () => console.log("closed, peer collected:", weak.deref() === undefined);
+      "#,
+    )
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(captured.borrow().0, "closed, peer collected: true\n");
+  // With nothing to collect, the loop ends at once.
+  runtime
+    .execute_script(
+      "still.js",
+      "globalThis.kept = new MessageChannel(); kept.port1.onclose = () => {};",
+    )
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+}
