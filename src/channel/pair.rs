@@ -237,6 +237,15 @@ impl Port {
     dropped
   }
 
+  /// Closes an end whose JS port was collected: as [`Port::close`], but the end's own `close`
+  /// event is not queued (nobody is left to hear it).
+  pub(crate) fn close_collected(&self) -> VecDeque<Message> {
+    self.lock().ends[self.side].holder = None;
+    let dropped = self.close();
+    self.lock().ends[self.side].close_owed = false;
+    dropped
+  }
+
   /// The first half of a transfer: the end leaves its holder, and its queue is handed out for
   /// the holder to turn its local messages into serialized ones; [`Port::restore_front`] puts
   /// them back. A transferred port arrives disabled (HTML), so the end is pending again.

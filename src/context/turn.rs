@@ -55,6 +55,7 @@ pub fn run_tasks(scope: &mut v8::PinScope<'_, '_>) -> Poll {
     }
     microtask_checkpoint(scope, &state);
   }
+  state.turn.borrow_mut().shrink_when_empty();
   match poll(&state) {
     Poll::Done => collect_before_the_end(scope, &state),
     poll => poll,

@@ -40,6 +40,13 @@ impl<T: Repeat> RunQueue<T> {
     self.runs.front().map(|(item, _)| item)
   }
 
+  /// Lets go of the memory of an empty queue that grew large in a burst.
+  pub fn shrink_when_empty(&mut self) {
+    if self.len == 0 && self.runs.capacity() > 4096 {
+      self.runs = VecDeque::new();
+    }
+  }
+
   /// The items of the queue, a run counted once, oldest first.
   pub fn runs(&self) -> impl Iterator<Item = &T> {
     self.runs.iter().map(|(item, _)| item)

@@ -368,12 +368,17 @@ impl Ports {
         PeerPlace::Here(peer) => Some(peer),
         _ => None,
       };
-      let dropped = record.port.close();
+      let dropped = record.port.close_collected();
       self.release(dropped);
       if let Some(peer) = peer {
         self.mark_close_pending(scope, peer);
       }
     }
+    // A burst of ports is over: the table does not keep room for all of them.
+    if self.records.capacity() > 4 * self.records.len() + 1024 {
+      self.records.shrink_to_fit();
+    }
+    self.collected.borrow_mut().shrink_to(1024);
   }
 
   /// Whether the GC collected ports whose records wait for the next turn's sweep (their peers

@@ -27,6 +27,11 @@ impl LocalStore {
   pub fn take(&mut self, key: LocalKey) -> Option<v8::Global<v8::Value>> {
     let value = self.values.get_mut(key as usize)?.take()?;
     self.free.push(key);
+    if self.free.len() == self.values.len() && self.values.len() > 4096 {
+      // Every copy was taken after a burst: the store does not keep room for all of them.
+      self.values = Vec::new();
+      self.free = Vec::new();
+    }
     Some(value)
   }
 }
