@@ -198,7 +198,7 @@ fn help_documents_the_options_and_flags() {
   }
 }
 
-/// The message tape compiles its object factories with `new Function`; where code generation
+/// The same-isolate copy compiles its object literals with `new Function`; where code generation
 /// from strings is off (an embedder's choice, here V8's flag), messages still arrive whole.
 #[test]
 fn messages_arrive_where_code_generation_is_disallowed() {

@@ -16,7 +16,7 @@ mod memory;
 mod messaging;
 mod modules;
 mod performance;
-mod tape;
+mod same_isolate;
 mod threads;
 mod transfer;
 mod url;

@@ -83,10 +83,10 @@ fn a_million_messages_leave_no_queue_behind() {
   assert_eq!(runtime.live_ports(), 2);
 }
 
-/// Object messages travel on the receiving port's tape (js/11_message_tape.js): after a million
-/// of them, read chunks are let go and the heap is back where it was after the first bursts.
+/// Object messages between ports of one runtime are copies kept in the isolate: after a million
+/// of them, every copy is let go and the heap is back where it was after the first bursts.
 #[test]
-fn a_million_object_messages_leave_no_tape_behind() {
+fn a_million_object_messages_leave_no_copy_behind() {
   let (mut runtime, captured) = runtime_with(Compat::latest());
   let script = |count: u32| {
     format!(

@@ -267,7 +267,7 @@ fn meta_lines_and_globs() {
 }
 
 /// The structured-clone battery, run once through `structuredClone` (V8's serializer) and once
-/// through a MessageChannel (the message tape for plain data): every subtest must end the same.
+/// through a MessageChannel (the same-isolate copy for plain data): every subtest must end the same.
 #[test]
 fn the_structured_clone_battery_ends_the_same_through_post_message() {
   let Some(shared) = shared_wpt() else {

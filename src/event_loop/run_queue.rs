@@ -1,6 +1,6 @@
 //! A FIFO queue that keeps a run of identical items as one entry with a count. A flood of
-//! messages on one port is a run of identical tasks and, for tape messages, of identical queue
-//! entries: 200k queued messages then cost a few entries instead of 200k of each.
+//! messages on one port is a run of identical tasks: 200k queued message tasks then cost a few
+//! entries instead of 200k.
 
 use std::collections::VecDeque;
 

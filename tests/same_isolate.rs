@@ -1,6 +1,7 @@
-//! The message tape (js/11_message_tape.js): plain data posted between ports is copied by JS,
-//! and must come out exactly as V8's serializer would make it. Most tests post a value and
-//! compare with `structuredClone` (which always uses the serializer) of the same value.
+//! Posting between ports of one runtime: whether the JS copy (js/11_message_copy.js) or the
+//! serializer makes the message, it must come out exactly as V8's serializer would make it.
+//! Hand-written cases (tests/copy.rs posts random values); most post a value and compare with
+//! `structuredClone` (which always uses the serializer) of the same value.
 
 use crate::setup::{assert_prints, block_on, runtime_with};
 use v8_message_channel::{Compat, has_pending_work};
@@ -92,9 +93,9 @@ fn getters_run_once_in_the_serializers_order() {
       });
       const viaSerializer = [];
       const expected = structuredClone(make(viaSerializer));
-      const viaTape = [];
-      const got = await post(make(viaTape));
-      console.log(viaTape.join(), viaTape.join() === viaSerializer.join());
+      const viaPost = [];
+      const got = await post(make(viaPost));
+      console.log(viaPost.join(), viaPost.join() === viaSerializer.join());
       console.log(JSON.stringify(got), JSON.stringify(got) === JSON.stringify(expected));
       "#,
     ),
@@ -271,10 +272,9 @@ fn shapes_that_needed_the_serializer_still_arrive_exactly() {
   assert_prints(
     &with_post(
       r#"
-      // One root shape, sometimes with a Map inside: after a Map the tape skips the shape for a
-      // while (src: RETRY_AFTER); results and getter calls must not depend on which path ran.
-      // Same key list either way: a data `g` with a Map (the tape gives up, no getter ran) or
-      // a getter `g` with a plain object.
+      // One root key list, with a data `g` and a Map inside (the copy takes it) or a getter `g`
+      // and a plain object (the serializer takes it): results and getter calls must not depend
+      // on which path ran.
       let calls = 0, bad = 0;
       for (let i = 0; i < 300; i++) {
         const withMap = i % 3 === 0;
@@ -297,8 +297,7 @@ fn deeply_nested_messages_arrive_whole() {
   assert_prints(
     &with_post(
       r#"
-      // The tape copies 256 levels; deeper values go to the serializer (the decoder must not
-      // run out of stack where the encoder did not).
+      // The copy takes 256 levels; deeper messages go to the serializer whole.
       const make = (n) => { let d = { leaf: true }; for (let i = 0; i < n; i++) d = i % 2 ? { d } : [d]; return d; };
       const depthOf = (x) => { let n = 0; while (!x.leaf) { x = Array.isArray(x) ? x[0] : x.d; n++; } return n; };
       const depths = [];
@@ -313,9 +312,9 @@ fn deeply_nested_messages_arrive_whole() {
 }
 
 #[test]
-fn counted_posts_keep_their_place_among_all_queued_tasks() {
-  // Tape posts right behind one another are only counted in JS until Rust next looks at a
-  // queue (src/messaging): they must still come out in post order with everything else.
+fn copies_and_serialized_messages_keep_their_place_among_all_queued_tasks() {
+  // Copies, serialized messages, other channels, an unstarted port and a close: every message
+  // comes out in post order with everything else.
   assert_prints(
     r#"
     const log = [];
@@ -355,11 +354,11 @@ fn counted_posts_keep_their_place_among_all_queued_tasks() {
 }
 
 #[test]
-fn counted_posts_are_seen_by_the_embedder_api_and_the_receiver() {
+fn queued_messages_are_seen_by_the_embedder_api_and_the_receiver() {
   let (mut runtime, captured) = runtime_with(Compat::latest());
   runtime
     .execute_script(
-      "counted.js",
+      "queued.js",
       r#"
       globalThis.waiting = new MessageChannel();
       for (let i = 0; i < 1000; i++) waiting.port1.postMessage({ i });
@@ -393,9 +392,10 @@ fn counted_posts_are_seen_by_the_embedder_api_and_the_receiver() {
 }
 
 #[test]
-fn kinds_stay_exact_once_the_encoder_is_optimized() {
-  // After a few thousand posts the encoder runs as optimized code, which calls cloneKind as a
-  // V8 fast API call (src/bindings.rs): its answers must stay those of the ordinary call.
+fn kinds_stay_exact_once_the_copy_is_optimized() {
+  // After a few thousand posts the copy runs as optimized code, which calls cloneKind and
+  // portPostLocal as V8 fast API calls (src/context/natives.rs): their answers must stay those
+  // of the ordinary calls.
   assert_prints(
     r#"
     class Point { constructor() { this.x = 1; } }
@@ -444,9 +444,10 @@ fn kinds_stay_exact_once_the_encoder_is_optimized() {
 
 #[test]
 fn kinds_read_from_object_headers_match_the_serializer() {
-  // src/object_layout.rs answers for ordinary objects and for arrays sharing a map with a
-  // pristine array; everything else goes through the API checks. Either way the receiver must
-  // get what structuredClone (V8's serializer) makes, at the root of a message and inside it.
+  // src/clone/kind.rs answers from hidden classes for ordinary objects and arrays and from V8's
+  // type checks for builtins; what it cannot prove goes to the serializer. Either way the
+  // receiver must get what structuredClone (V8's serializer) makes, at the root of a message
+  // and inside it.
   assert_prints(
     &with_post(
       r#"
@@ -484,7 +485,7 @@ fn kinds_read_from_object_headers_match_the_serializer() {
         iteratorAsObject: () => Object.setPrototypeOf([1].values(), Object.prototype),
         dateAsObject: () => Object.setPrototypeOf(new Date(0), Object.prototype),
         errorAsObject: () => Object.setPrototypeOf(new Error("e"), Object.prototype),
-        // Packed arrays skip the own-index check until an object element was encoded.
+        // Getters that change the array being copied.
         packedShrunk: () => { const a = [{ get g() { a.length = 1; return 1; } }, 2, 3]; return a; },
         packedHoled: () => { const a = [{ get g() { delete a[2]; return 1; } }, 2, 3]; return a; },
         packedProtoIndex: () => {
@@ -495,7 +496,7 @@ fn kinds_read_from_object_headers_match_the_serializer() {
           } }], 2];
           return a;
         },
-        // The first key of an object is read without an own-property check.
+        // A getter that deletes itself.
         firstKeyDeletesItself: () => ({ get a() { delete this.a; return 1; }, b: 2 }),
       };
       const serializer = async (v) => structuredClone(v);
