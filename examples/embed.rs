@@ -1,8 +1,7 @@
 //! Embedding: install MessageChannel into an isolate and context you created yourself, then drive
 //! message delivery and timers from your own loop. Run with `cargo run --example embed`.
 
-use std::time::Instant;
-use v8_message_channel::{Compat, Poll, install, run_tasks, take_uncaught_errors};
+use v8_message_channel::{Compat, Poll, install, run_tasks, take_uncaught_errors, wait_for_tasks};
 
 fn main() {
   // Initialize V8 once per process (skip this if your program already does).
@@ -34,15 +33,15 @@ fn main() {
   let script = v8::Script::compile(scope, source, None).expect("compiles");
   script.run(scope).expect("runs");
 
-  // Your event loop: one call to run_tasks per turn, sleeping while only timers are pending.
+  // Your event loop: one call to run_tasks per turn; between turns, wait for the next timer or
+  // for a message from another thread (a port whose peer lives in another runtime), whichever
+  // comes first.
   loop {
     match run_tasks(scope) {
       Poll::Ready => continue,
-      Poll::WaitUntil(deadline) => {
-        std::thread::sleep(deadline.saturating_duration_since(Instant::now()))
-      }
-      // Only ports whose peers live on other threads keep it going; this program has none.
-      Poll::Waiting | Poll::Done => break,
+      Poll::WaitUntil(deadline) => wait_for_tasks(scope, Some(deadline)),
+      Poll::Waiting => wait_for_tasks(scope, None),
+      Poll::Done => break,
     }
   }
 

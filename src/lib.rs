@@ -7,8 +7,12 @@
 //!
 //! Two ways in:
 //! - [`Runtime`]: an isolate and context set up for you, with a tokio event loop.
-//! - [`install`] into your own context, then drive delivery with [`run_tasks`]
-//!   (`examples/embed.rs`).
+//! - [`install`] into your own context, then drive delivery with [`run_tasks`] and
+//!   [`wait_for_tasks`] (`examples/embed.rs`).
+//!
+//! Ports can live in different runtimes on different threads: [`entangled_pair`] makes a pair
+//! of [`Port`]s, and [`Runtime::adopt_port`] (or [`adopt_port_into`]) gives one to a runtime
+//! (`examples/two_runtimes.rs`).
 //!
 //! What is exposed follows a compatibility date and flags ([`Compat`]), as in workerd.
 //! Deliberate differences from the HTML spec are listed in the README under "Deviations".
@@ -44,7 +48,8 @@ pub use compat::{
   Compat, CompatDate, CompatError, FLAGS, Flag, FlagSpec, NEWEST_COMPATIBILITY_DATE,
 };
 pub use context::{
-  Output, Stream, has_pending_work, process_output, run_tasks, take_uncaught_errors,
+  Output, Stream, adopt_port_into, has_pending_work, process_output, run_tasks,
+  take_uncaught_errors, wait_for_tasks,
 };
 pub use error::{Error, JsError};
 pub use event_loop::Poll;

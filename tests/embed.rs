@@ -130,3 +130,61 @@ fn installed_contexts_have_import_and_performance() {
   assert_eq!(*lines.borrow(), ["true true\n"]);
   std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Two embedder-made isolates on two threads, each with the extension installed, share an
+/// entangled pair; the embedders' loops sleep in `wait_for_tasks` until the other thread posts.
+#[test]
+fn installed_contexts_on_two_threads_share_a_pair() {
+  use v8_message_channel::{adopt_port_into, entangled_pair, wait_for_tasks};
+  v8_message_channel::init_v8();
+  let (a, b) = entangled_pair();
+  let run = |port: v8_message_channel::Port, source: &'static str| {
+    std::thread::spawn(move || {
+      let lines = Rc::new(RefCell::new(String::new()));
+      let sink = lines.clone();
+      let mut isolate = v8::Isolate::new(Default::default());
+      isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+      {
+        v8::scope!(let scope, &mut isolate);
+        let context = v8::Context::new(scope, Default::default());
+        install_with_output(
+          scope,
+          context,
+          &Compat::latest(),
+          Rc::new(move |_, text| sink.borrow_mut().push_str(text)),
+        )
+        .unwrap();
+        let scope = &mut v8::ContextScope::new(scope, context);
+        let object = adopt_port_into(scope, port).expect("the port is adopted");
+        let key = v8::String::new(scope, "port").unwrap();
+        let global = context.global(scope);
+        global.set(scope, key.into(), object.into()).unwrap();
+        let code = v8::String::new(scope, source).unwrap();
+        v8::Script::compile(scope, code, None)
+          .unwrap()
+          .run(scope)
+          .unwrap();
+        loop {
+          match run_tasks(scope) {
+            Poll::Ready => {}
+            Poll::WaitUntil(deadline) => wait_for_tasks(scope, Some(deadline)),
+            Poll::Waiting => wait_for_tasks(scope, None),
+            Poll::Done => break,
+          }
+        }
+        assert!(take_uncaught_errors(scope).is_empty());
+      }
+      lines.borrow().clone()
+    })
+  };
+  let asker = run(
+    a,
+    "port.onmessage = (e) => { console.log('answer', e.data); port.close(); }; port.postMessage(20);",
+  );
+  let answerer = run(
+    b,
+    "port.onmessage = (e) => port.postMessage(e.data + 22); port.onclose = () => console.log('asker went');",
+  );
+  assert_eq!(asker.join().unwrap(), "answer 42\n");
+  assert_eq!(answerer.join().unwrap(), "asker went\n");
+}

@@ -288,6 +288,19 @@ pub(crate) fn message_value<'s>(
   }
 }
 
+/// Makes a JS `MessagePort` of `port` in the scope's context (one the extension was
+/// [`install`](crate::install)ed into): messages posted to the other end are delivered here,
+/// from whatever thread they come ([`crate::Runtime::adopt_port`] does this for a runtime).
+/// `None` where the extension is not installed or the object could not be made (the end is
+/// closed then, and its peer gets `close`).
+pub fn adopt_port_into<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  port: Port,
+) -> Option<v8::Local<'s, v8::Object>> {
+  let state = ContextState::get(scope)?;
+  adopt_port(scope, &state, port)
+}
+
 /// Makes a JS `MessagePort` for an end that arrived here (from a transfer, or from the
 /// embedder) and registers it. `None` (the end closes) where the object could not be made.
 pub(crate) fn adopt_port<'s>(

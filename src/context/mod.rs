@@ -8,8 +8,9 @@ mod natives;
 mod turn;
 
 pub(crate) use messaging::adopt_port;
+pub use messaging::adopt_port_into;
 pub(crate) use natives::{create_bindings, external_references, read_hooks, set_natives};
-pub use turn::{has_pending_work, run_tasks, take_uncaught_errors};
+pub use turn::{has_pending_work, run_tasks, take_uncaught_errors, wait_for_tasks};
 pub(crate) use turn::{has_queued_tasks, microtask_checkpoint, report_exception};
 
 use crate::clone::CloneRealm;

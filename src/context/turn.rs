@@ -278,6 +278,16 @@ pub fn has_pending_work(scope: &v8::PinScope<'_, '_>) -> bool {
     || ContextState::get(scope).is_some_and(|state| !state.timers.borrow().is_empty())
 }
 
+/// Blocks the calling thread until a task is queued for the scope's context (a message or a
+/// close from another thread, typically) or until `until`, whichever comes first: what an
+/// embedder driving [`run_tasks`] does on [`Poll::Waiting`] (with `None`) or
+/// [`Poll::WaitUntil`] (with its instant), instead of polling.
+pub fn wait_for_tasks(scope: &v8::PinScope<'_, '_>, until: Option<Instant>) {
+  if let Some(state) = ContextState::get(scope) {
+    state.tasks.wait_until(until);
+  }
+}
+
 /// Takes the errors reported as uncaught so far (they were printed when they happened).
 pub fn take_uncaught_errors(scope: &v8::PinScope<'_, '_>) -> Vec<JsError> {
   ContextState::get(scope)

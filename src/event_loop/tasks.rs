@@ -5,7 +5,8 @@
 use super::run_queue::{Repeat, RunQueue};
 use crate::channel::{Holder, HolderId, Wake, new_holder_id};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 /// How long a loop spins for a task from another thread before it sleeps.
 #[cfg(feature = "fast-paths")]
@@ -38,6 +39,8 @@ pub(crate) struct TaskQueue {
   queue: Mutex<RunQueue<Task>>,
   /// Set while the loop waits in [`TaskQueue::woken`]: only then does a wake notify it.
   waiting: AtomicBool,
+  /// Signals a thread blocked in [`TaskQueue::wait_until`].
+  blocked: Condvar,
   /// Set by a wake, cleared when the queue is drained: read without the lock while spinning.
   queued: AtomicBool,
   notify: tokio::sync::Notify,
@@ -49,6 +52,7 @@ impl TaskQueue {
       id: new_holder_id(),
       queue: Mutex::new(RunQueue::default()),
       waiting: AtomicBool::new(false),
+      blocked: Condvar::new(),
       queued: AtomicBool::new(false),
       notify: tokio::sync::Notify::new(),
     })
@@ -79,13 +83,7 @@ impl TaskQueue {
   /// spins for up to [`SPIN`]: a thread parked in the kernel takes ~20 µs to wake on the VMs
   /// this was measured on, and a ping-pong partner answers sooner than that.
   pub async fn woken(&self) {
-    #[cfg(feature = "fast-paths")]
-    {
-      let until = std::time::Instant::now() + SPIN;
-      while !self.queued.load(Ordering::Relaxed) && std::time::Instant::now() < until {
-        std::hint::spin_loop();
-      }
-    }
+    self.spin();
     // The flag goes up before the queue is looked at, and a waker looks at the flag after it
     // queued (both under the queue's lock or sequentially consistent): either this sees the
     // task or the waker sees the flag and notifies (a notification that comes before the wait
@@ -94,6 +92,45 @@ impl TaskQueue {
     let _lowered = Lower(&self.waiting);
     if self.is_empty() {
       self.notify.notified().await;
+    }
+  }
+
+  /// [`TaskQueue::woken`] for a thread that blocks: returns once a task is queued or at
+  /// `until`.
+  pub fn wait_until(&self, until: Option<Instant>) {
+    self.spin();
+    self.waiting.store(true, Ordering::SeqCst);
+    let _lowered = Lower(&self.waiting);
+    let mut queue = self.lock();
+    while queue.is_empty() {
+      queue = match until {
+        None => self
+          .blocked
+          .wait(queue)
+          .unwrap_or_else(PoisonError::into_inner),
+        Some(until) => {
+          let left = until.saturating_duration_since(Instant::now());
+          if left.is_zero() {
+            return;
+          }
+          self
+            .blocked
+            .wait_timeout(queue, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+        }
+      };
+    }
+  }
+
+  /// With the fast paths: spins for up to [`SPIN`] or until a task is queued.
+  fn spin(&self) {
+    #[cfg(feature = "fast-paths")]
+    {
+      let until = Instant::now() + SPIN;
+      while !self.queued.load(Ordering::Relaxed) && Instant::now() < until {
+        std::hint::spin_loop();
+      }
     }
   }
 }
@@ -112,6 +149,7 @@ impl Holder for TaskQueue {
     self.queued.store(true, Ordering::Relaxed);
     if self.waiting.load(Ordering::SeqCst) {
       self.notify.notify_one();
+      self.blocked.notify_all();
     }
   }
 }

@@ -6,7 +6,7 @@
 //! transfer and adopts ends that arrive, and takes messages out of a queue for delivery
 //! (`crate::context` runs the tasks).
 //!
-//! Liveness (https://github.com/whatwg/html/pull/9933): a port that is started and has a
+//! Liveness (<https://github.com/whatwg/html/pull/9933>): a port that is started and has a
 //! `message` listener, and whose peer can still post to it, must not be collected. With the peer
 //! in this isolate, the peer's object holds the port (a private property): the pair lives or
 //! dies together, and an unreachable pair is collected. With the peer elsewhere (another runtime,
