@@ -101,6 +101,8 @@ let count = 0;
 /** Object -> slot, once there are too many for a linear search. */
 let slots = null;
 const LINEAR_MAX = 24;
+/** The `key` of a Map or Set entry. */
+const ENTRY = Object.freeze({ __proto__: null });
 /** (holder slot, key, target slot) for references to an unfinished copy. */
 let fixups = newList();
 
@@ -264,6 +266,8 @@ function copyObject(object, holder, key, depth) {
   if (seen !== -1) {
     const copy = copies[seen];
     if (copy !== UNFINISHED) return copy;
+    // A Map or Set entry cannot be patched later (an entry's place is its insertion order).
+    if (key === ENTRY) throw GIVE_UP;
     // An object still being copied: its copy goes in once it exists.
     fixups[fixups.length] = holder;
     fixups[fixups.length] = key;
@@ -359,14 +363,15 @@ function copyBuiltin(object, kind, depth) {
         entries[entries.length] = k;
         entries[entries.length] = v;
       }]);
+      // The copy exists before its entries, which may hold it.
       const slot = addSlot(object);
-      const copy = new MapCtor();
+      const copy = finish(slot, new MapCtor());
       for (let i = 0; i < entries.length; i += 2) {
-        const k = copyValue(entries[i], slot, -1, depth);
-        const v = copyValue(entries[i + 1], slot, -1, depth);
+        const k = copyValue(entries[i], slot, ENTRY, depth);
+        const v = copyValue(entries[i + 1], slot, ENTRY, depth);
         ReflectApply(MapPrototypeSet, copy, [k, v]);
       }
-      return finish(slot, copy);
+      return copy;
     }
     case kinds.CLONE_SET: {
       const entries = newList();
@@ -374,11 +379,11 @@ function copyBuiltin(object, kind, depth) {
         entries[entries.length] = v;
       }]);
       const slot = addSlot(object);
-      const copy = new SetCtor();
+      const copy = finish(slot, new SetCtor());
       for (let i = 0; i < entries.length; i++) {
-        ReflectApply(SetPrototypeAdd, copy, [copyValue(entries[i], slot, -1, depth)]);
+        ReflectApply(SetPrototypeAdd, copy, [copyValue(entries[i], slot, ENTRY, depth)]);
       }
-      return finish(slot, copy);
+      return copy;
     }
     case kinds.CLONE_ARRAY_BUFFER:
       return copyBuffer(object);

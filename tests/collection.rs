@@ -115,3 +115,108 @@ fn a_close_listener_hears_of_its_collected_peer_before_the_loop_ends() {
     .unwrap();
   block_on(runtime.run_event_loop()).unwrap();
 }
+
+#[test]
+fn messages_queued_to_an_unreachable_listener_survive_a_collection() {
+  // Nothing reaches either port once the function returns, but the listener has a message to
+  // hear: the port is kept until its queue is empty.
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "queued.js",
+      r#"
+      (function () {
+        const { port1, port2 } = new MessageChannel();
+        port2.onmessage = (e) => console.log("got", e.data);
+        port1.postMessage("hello");
+        port1.postMessage("again");
+      })();
+      "#,
+    )
+    .unwrap();
+  runtime.collect_garbage();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(captured.borrow().0, "got hello\ngot again\n");
+  runtime.collect_garbage();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(runtime.live_ports(), 0);
+}
+
+#[test]
+fn closed_ports_are_freed_whether_one_or_both_closed() {
+  let (mut runtime, stdout) = run_collecting(
+    r#"
+    function make(closeBoth, cleanupOnClose) {
+      const { port1, port2 } = new MessageChannel();
+      if (cleanupOnClose) port2.onclose = () => port2.close();
+      port1.close();
+      if (closeBoth) port2.close();
+    }
+    make(true, false);
+    make(false, false);
+    make(false, true);
+    "#,
+  );
+  assert_eq!(stdout, "");
+  assert_eq!(runtime.live_ports(), 0);
+}
+
+#[test]
+fn a_port_that_listened_then_left_is_not_kept_by_its_peer() {
+  // The old objects of ports that listened and were then closed or transferred must not stay
+  // reachable through their peers, which live on.
+  let (mut runtime, captured) = runtime_with(Compat::latest());
+  runtime
+    .execute_script(
+      "left.js",
+      r#"
+      const weak = [];
+      function setup(leave) {
+        const { port1, port2 } = new MessageChannel();
+        port2.onmessage = () => {};
+        weak.push(new WeakRef(port2));
+        leave(port2);
+        return port1;
+      }
+      globalThis.kept = [
+        setup((port) => port.close()),
+        setup((port) => {
+          const carrier = new MessageChannel();
+          carrier.port1.postMessage(null, [port]);
+          carrier.port2.onmessage = (e) => { e.ports[0].close(); carrier.port2.close(); };
+        }),
+      ];
+      globalThis.weak = weak;
+      "#,
+    )
+    .unwrap();
+  for _ in 0..2 {
+    block_on(runtime.run_event_loop()).unwrap();
+    runtime.collect_garbage();
+  }
+  runtime
+    .execute_script(
+      "check.js",
+      "console.log(weak.map((w) => w.deref() === undefined).join(' '));",
+    )
+    .unwrap();
+  block_on(runtime.run_event_loop()).unwrap();
+  assert_eq!(captured.borrow().0, "true true\n");
+}
+
+#[test]
+fn an_unreachable_pair_with_a_message_and_a_close_listener_goes_together() {
+  // Each port waits for the other (one for messages, one for `close`): nothing else reaches
+  // them, so both are collected, and nobody is left to hear a close.
+  let (mut runtime, stdout) = run_collecting(
+    r#"
+    (function () {
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = () => {};
+      port2.onclose = () => console.log("port2 heard close");
+    })();
+    "#,
+  );
+  assert_eq!(stdout, "");
+  assert_eq!(runtime.live_ports(), 0);
+}

@@ -518,3 +518,53 @@ fn kinds_read_from_object_headers_match_the_serializer() {
     &["29 cases; no difference", "throws DataCloneError"],
   );
 }
+
+#[test]
+fn maps_and_sets_that_hold_themselves_or_their_holders_keep_identity() {
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    const o = { name: "o" };
+    o.m = new Map([["o", o]]);
+    const s = new Set(); s.add(s);
+    const m = new Map(); m.set(m, m);
+    const check = ([a, b, c]) => [
+      a.m.get("o") === a, Object.keys(a.m).length,
+      b.has(b), b.size,
+      c.get(c) === c, c.size,
+    ].join(" ");
+    port2.onmessage = (e) => {
+      console.log("posted", check(e.data));
+      port2.close();
+    };
+    console.log("cloned", check(structuredClone([o, s, m])));
+    port1.postMessage([o, s, m]);
+    "#,
+    &["cloned true 0 true 1 true 1", "posted true 0 true 1 true 1"],
+  );
+}
+
+#[test]
+fn a_prototype_chain_changed_after_a_copy_is_checked_again() {
+  // An instance of a class is copied once; then its class's prototype comes to inherit from
+  // a platform prototype, and the next post must refuse it as structuredClone does.
+  assert_prints(
+    r#"
+    class Point { constructor() { this.x = 1; } }
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = (e) => console.log("got", JSON.stringify(e.data));
+    for (let i = 0; i < 3; i++) port1.postMessage(new Point());
+    Object.setPrototypeOf(Point.prototype, MessagePort.prototype);
+    try { structuredClone(new Point()); } catch (e) { console.log("structuredClone:", e.name); }
+    try { port1.postMessage(new Point()); } catch (e) { console.log("postMessage:", e.name); }
+    setTimeout(() => port1.close(), 0);
+    "#,
+    &[
+      "structuredClone: DataCloneError",
+      "postMessage: DataCloneError",
+      "got {\"x\":1}",
+      "got {\"x\":1}",
+      "got {\"x\":1}",
+    ],
+  );
+}

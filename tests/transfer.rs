@@ -241,3 +241,34 @@ fn older_dates_keep_workerd_transfer_rules() {
     ["transferred", "buffer transferred", "cloned"]
   );
 }
+
+#[test]
+fn a_listener_whose_peer_waits_in_an_unread_queue_lets_the_loop_end() {
+  // b.port1 sits in a queue nobody reads (a.port2 never starts): b.port2 cannot hear from it,
+  // so it does not keep the loop alive.
+  assert_prints(
+    r#"
+    const a = new MessageChannel();
+    const b = new MessageChannel();
+    b.port2.onmessage = () => console.log("unexpected");
+    a.port1.postMessage(null, [b.port1]);
+    console.log("posted");
+    "#,
+    &["posted"],
+  );
+}
+
+#[test]
+fn a_port_moved_after_its_peer_closed_hears_close() {
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    port2.onclose = () => console.log("old object heard close");
+    port1.close();
+    const moved = structuredClone(port2, { transfer: [port2] });
+    moved.onclose = () => console.log("moved port heard close");
+    globalThis.keep = moved;
+    "#,
+    &["moved port heard close"],
+  );
+}

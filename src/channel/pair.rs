@@ -49,9 +49,10 @@ struct End {
   queue: VecDeque<Message>,
   /// The holder and the key it knows this end by; `None` while the end is in transit.
   holder: Option<(Arc<dyn Holder>, u64)>,
-  /// This end's `close` event was queued, or is owed to the next holder (`close_owed`).
+  /// This end's `close` event was queued (or, in transit, is due when it is adopted).
   close_fired: bool,
-  close_owed: bool,
+  /// While in transit: the holder whose queues hold the message carrying it, when known.
+  carried_to: Option<HolderId>,
 }
 
 impl End {
@@ -61,19 +62,23 @@ impl End {
       queue: VecDeque::new(),
       holder: None,
       close_fired: false,
-      close_owed: false,
+      carried_to: None,
     }
   }
 
   /// Queues this end's `close` event once (Workers fires one on each port of the pair); an end
-  /// in transit gets it from the holder that adopts it.
-  fn fire_close(&mut self) {
+  /// in transit gets it from the holder that adopts it ([`Port::adopt`]). Returns whether this
+  /// call queued it.
+  fn fire_close(&mut self) -> bool {
     if std::mem::replace(&mut self.close_fired, true) {
-      return;
+      return false;
     }
     match &self.holder {
-      Some((holder, key)) => holder.wake(*key, Wake::Close, 1),
-      None => self.close_owed = true,
+      Some((holder, key)) => {
+        holder.wake(*key, Wake::Close, 1);
+        true
+      }
+      None => false,
     }
   }
 }
@@ -127,10 +132,12 @@ pub fn entangled_pair() -> (Port, Port) {
 
 /// What became of a posted message. A message handed back is the caller's to drop, where no
 /// lock is held (the ports it carries close as it goes).
-#[allow(dead_code)]
 pub(crate) enum Posted {
-  /// It is in the peer's queue.
-  Queued,
+  /// It is in the peer's queue. `first_here` names the peer's key when the peer is held by
+  /// the posting holder, is started, and its queue was empty: its holder must keep it alive
+  /// until the queue is empty again (HTML: a port is not collected while its enabled queue
+  /// holds messages).
+  Queued { first_here: Option<u64> },
   /// The pair is disentangled (or this end closed): it is handed back, to be dropped.
   Dropped(Message),
   /// A [`Payload::Local`] message whose receiver is not held by the message's holder: it is
@@ -143,8 +150,11 @@ pub(crate) enum Posted {
 pub(crate) enum PeerPlace {
   /// Held by the asking holder, under this key.
   Here(u64),
-  /// Held by another holder, or in transit.
+  /// Held by another holder, or by no holder (an end the embedder has, or one inside a message
+  /// that went to another holder).
   Elsewhere,
+  /// Inside a message queued to a port of the asking holder.
+  InTransitHere,
   /// Closed or dropped: the pair is disentangled.
   Gone,
 }
@@ -165,7 +175,8 @@ impl Port {
 
   /// Appends `message` to the peer's queue, and queues a task for it when the peer is started.
   /// https://html.spec.whatwg.org/multipage/web-messaging.html#message-port-post-message-steps
-  pub(crate) fn post(&self, message: Message) -> Posted {
+  /// `me` is the posting holder.
+  pub(crate) fn post(&self, message: Message, me: HolderId) -> Posted {
     let mut guard = self.lock();
     let ends = &mut *guard;
     if !ends.entangled || ends.ends[self.side].state == State::Closed {
@@ -177,13 +188,18 @@ impl Port {
     {
       return Posted::NotLocal(message);
     }
+    let was_empty = peer.queue.is_empty();
     peer.queue.push_back(message);
+    let mut first_here = None;
     if peer.state == State::Started
       && let Some((holder, key)) = &peer.holder
     {
       holder.wake(*key, Wake::Message, 1);
+      if was_empty && holder.id() == me {
+        first_here = Some(*key);
+      }
     }
-    Posted::Queued
+    Posted::Queued { first_here }
   }
 
   /// `start()`: enables the queue, with a task for each message already in it.
@@ -206,44 +222,48 @@ impl Port {
     }
   }
 
-  /// The next message a started end delivers; `None` when there is none, or the end is not
-  /// started (a task that outlived a move or a close).
-  pub(crate) fn take_next(&self) -> Option<Message> {
+  /// The next message a started end delivers, and whether the queue is empty after it; `None`
+  /// when there is none, or the end is not started (a task that outlived a move or a close).
+  pub(crate) fn take_next(&self) -> Option<(Message, bool)> {
     let mut guard = self.lock();
     let end = &mut guard.ends[self.side];
     if end.state != State::Started {
       return None;
     }
-    end.queue.pop_front()
+    let message = end.queue.pop_front()?;
+    Some((message, end.queue.is_empty()))
   }
 
-  /// `close()`: disentangles the pair and queues a `close` event on both ends (Workers
-  /// behaviour). Returns the messages that were waiting in this end's queue, which are never
-  /// delivered.
-  pub(crate) fn close(&self) -> VecDeque<Message> {
+  /// `close()`: disentangles the pair and queues a `close` event on both ends, once each
+  /// (Workers behaviour). Returns the messages that were waiting in this end's queue, which are
+  /// never delivered, and which ends this call queued a `close` event for.
+  pub(crate) fn close(&self) -> Closed {
     let mut guard = self.lock();
     let ends = &mut *guard;
     let end = &mut ends.ends[self.side];
     if end.state == State::Closed {
-      return VecDeque::new();
+      return Closed::default();
     }
     end.state = State::Closed;
     let dropped = std::mem::take(&mut end.queue);
-    end.fire_close();
+    let own_event = end.fire_close();
+    let mut peer_event = false;
     if std::mem::replace(&mut ends.entangled, false) {
       // The peer keeps what was posted to it before: it is delivered before its close event.
-      ends.ends[self.peer_side()].fire_close();
+      peer_event = ends.ends[self.peer_side()].fire_close();
     }
-    dropped
+    Closed {
+      dropped,
+      own_event,
+      peer_event,
+    }
   }
 
   /// Closes an end whose JS port was collected: as [`Port::close`], but the end's own `close`
   /// event is not queued (nobody is left to hear it).
-  pub(crate) fn close_collected(&self) -> VecDeque<Message> {
+  pub(crate) fn close_collected(&self) -> Closed {
     self.lock().ends[self.side].holder = None;
-    let dropped = self.close();
-    self.lock().ends[self.side].close_owed = false;
-    dropped
+    self.close()
   }
 
   /// The first half of a transfer: the end leaves its holder, and its queue is handed out for
@@ -269,17 +289,19 @@ impl Port {
     }
   }
 
-  /// `holder` now holds this end, under `key`: its tasks go there. A `close` event owed from
-  /// while the end was in transit is queued now.
+  /// `holder` now holds this end, under `key`: its tasks go there. The end arrives pending
+  /// (see [`Port::detach`]); when the pair was disentangled meanwhile, or before the end left its
+  /// last holder, the new port gets a `close` event (it never heard one), ahead of the messages,
+  /// which wait until it is started.
   pub(crate) fn adopt(&self, holder: Arc<dyn Holder>, key: u64) {
     let mut guard = self.lock();
+    let disentangled = !guard.entangled;
     let end = &mut guard.ends[self.side];
-    if std::mem::take(&mut end.close_owed) {
+    if disentangled {
+      end.close_fired = true;
       holder.wake(key, Wake::Close, 1);
     }
-    if end.state == State::Started && !end.queue.is_empty() {
-      holder.wake(key, Wake::Message, end.queue.len());
-    }
+    end.carried_to = None;
     end.holder = Some((holder, key));
   }
 
@@ -289,10 +311,25 @@ impl Port {
     if !guard.entangled {
       return PeerPlace::Gone;
     }
-    match &guard.ends[self.peer_side()].holder {
+    let peer = &guard.ends[self.peer_side()];
+    match &peer.holder {
       Some((holder, key)) if holder.id() == me => PeerPlace::Here(*key),
-      _ => PeerPlace::Elsewhere,
+      Some(_) => PeerPlace::Elsewhere,
+      None if peer.carried_to == Some(me) => PeerPlace::InTransitHere,
+      None => PeerPlace::Elsewhere,
     }
+  }
+
+  /// The holder of the other end, if it has one.
+  pub(crate) fn peer_holder(&self) -> Option<HolderId> {
+    let guard = self.lock();
+    let peer = &guard.ends[self.peer_side()];
+    peer.holder.as_ref().map(|(holder, _)| holder.id())
+  }
+
+  /// Records, for an end in transit, the holder whose queues the message carrying it goes to.
+  pub(crate) fn set_carried_to(&self, holder: Option<HolderId>) {
+    self.lock().ends[self.side].carried_to = holder;
   }
 
   /// Whether `other` is the other end of this port's pair.
@@ -316,11 +353,22 @@ impl Port {
   }
 }
 
+/// What [`Port::close`] did.
+#[derive(Default)]
+pub(crate) struct Closed {
+  /// The messages that waited in the closed end's queue (to be dropped where no lock is held).
+  pub dropped: VecDeque<Message>,
+  /// A `close` event was queued for the closed end.
+  pub own_event: bool,
+  /// A `close` event was queued for the other end.
+  pub peer_event: bool,
+}
+
 impl Drop for Port {
   fn drop(&mut self) {
     // The pair's lock is released before the dropped messages (which may hold ports) go.
-    let dropped = self.close();
-    drop(dropped);
+    let closed = self.close();
+    drop(closed);
   }
 }
 
@@ -374,16 +422,53 @@ mod tests {
     let (a, b) = entangled_pair();
     a.adopt(holder.clone(), 1);
     b.adopt(holder.clone(), 2);
-    assert!(matches!(a.post(local(&holder, 10)), Posted::Queued));
-    assert!(matches!(a.post(local(&holder, 11)), Posted::Queued));
+    assert!(matches!(
+      a.post(local(&holder, 10), 0),
+      Posted::Queued { .. }
+    ));
+    assert!(matches!(
+      a.post(local(&holder, 11), 0),
+      Posted::Queued { .. }
+    ));
     assert!(holder.take().is_empty(), "a pending port has no tasks");
     assert!(b.take_next().is_none(), "a pending port delivers nothing");
     b.start();
     assert_eq!(holder.take(), [(2, Wake::Message), (2, Wake::Message)]);
-    assert!(matches!(a.post(local(&holder, 12)), Posted::Queued));
+    assert!(matches!(
+      a.post(local(&holder, 12), 0),
+      Posted::Queued { .. }
+    ));
     assert_eq!(holder.take(), [(2, Wake::Message)]);
-    let keys: Vec<u32> = std::iter::from_fn(|| b.take_next()).map(key_of).collect();
+    let keys: Vec<u32> = std::iter::from_fn(|| b.take_next())
+      .map(|(m, _)| key_of(m))
+      .collect();
     assert_eq!(keys, [10, 11, 12]);
+  }
+
+  #[test]
+  fn the_first_message_for_a_started_end_of_the_same_holder_is_flagged() {
+    let holder = Recorder::new();
+    let (a, b) = entangled_pair();
+    a.adopt(holder.clone(), 1);
+    b.adopt(holder.clone(), 2);
+    let first = |posted: Posted| match posted {
+      Posted::Queued { first_here } => first_here,
+      _ => panic!("not queued"),
+    };
+    // Not started: nothing is delivered, nothing need be kept.
+    assert_eq!(first(a.post(local(&holder, 1), holder.id)), None);
+    b.start();
+    assert_eq!(b.take_next().map(|(_, empty)| empty), Some(true));
+    assert_eq!(first(a.post(local(&holder, 2), holder.id)), Some(2));
+    assert_eq!(
+      first(a.post(local(&holder, 3), holder.id)),
+      None,
+      "not the first"
+    );
+    assert_eq!(b.take_next().map(|(_, empty)| empty), Some(false));
+    assert_eq!(b.take_next().map(|(_, empty)| empty), Some(true));
+    // Another holder posting (another thread) does not keep this holder's port.
+    assert_eq!(first(a.post(local(&holder, 4), holder.id + 1000)), None);
   }
 
   #[test]
@@ -393,18 +478,26 @@ mod tests {
     a.adopt(holder.clone(), 1);
     b.adopt(holder.clone(), 2);
     b.start();
-    assert!(matches!(a.post(local(&holder, 1)), Posted::Queued));
-    assert!(matches!(b.post(local(&holder, 2)), Posted::Queued));
+    assert!(matches!(
+      a.post(local(&holder, 1), 0),
+      Posted::Queued { .. }
+    ));
+    assert!(matches!(
+      b.post(local(&holder, 2), 0),
+      Posted::Queued { .. }
+    ));
     holder.take();
-    let dropped = a.close();
-    assert_eq!(dropped.len(), 1, "a's own queue is dropped");
+    let closed = a.close();
+    assert_eq!(closed.dropped.len(), 1, "a's own queue is dropped");
+    assert!(closed.own_event && closed.peer_event);
     assert_eq!(holder.take(), [(1, Wake::Close), (2, Wake::Close)]);
-    assert!(matches!(a.post(local(&holder, 3)), Posted::Dropped(_)));
-    assert!(matches!(b.post(local(&holder, 4)), Posted::Dropped(_)));
+    assert!(matches!(a.post(local(&holder, 3), 0), Posted::Dropped(_)));
+    assert!(matches!(b.post(local(&holder, 4), 0), Posted::Dropped(_)));
     assert_eq!(b.peer_place(holder.id), PeerPlace::Gone);
     // b still delivers what a posted before closing, and closes without a second event.
-    assert_eq!(b.take_next().map(key_of), Some(1));
-    assert!(b.close().is_empty());
+    assert_eq!(b.take_next().map(|(m, _)| key_of(m)), Some(1));
+    let closed = b.close();
+    assert!(closed.dropped.is_empty() && !closed.own_event && !closed.peer_event);
     assert!(holder.take().is_empty());
   }
 
@@ -425,13 +518,13 @@ mod tests {
     let (a, b) = entangled_pair();
     a.adopt(here.clone(), 1);
     assert!(
-      matches!(a.post(local(&here, 1)), Posted::NotLocal(_)),
+      matches!(a.post(local(&here, 1), 0), Posted::NotLocal(_)),
       "in transit"
     );
     b.adopt(there.clone(), 1);
     assert_eq!(a.peer_place(here.id), PeerPlace::Elsewhere);
-    assert!(matches!(a.post(local(&here, 1)), Posted::NotLocal(_)));
-    assert!(matches!(a.post(local(&there, 1)), Posted::Queued));
+    assert!(matches!(a.post(local(&here, 1), 0), Posted::NotLocal(_)));
+    assert!(matches!(a.post(local(&there, 1), 0), Posted::Queued { .. }));
   }
 
   #[test]
@@ -442,22 +535,24 @@ mod tests {
     a.adopt(first.clone(), 1);
     b.adopt(first.clone(), 2);
     b.start();
-    a.post(local(&first, 1));
-    a.post(local(&first, 2));
+    a.post(local(&first, 1), 0);
+    a.post(local(&first, 2), 0);
     first.take();
     // The holder takes the queue to make it portable; meanwhile another message arrives.
     let taken = b.detach();
     assert_eq!(taken.len(), 2);
-    a.post(local(&first, 99)); // refused: the end is in transit
+    a.post(local(&first, 99), 0); // refused: the end is in transit
     let late = Message::local(second.id, 3);
-    assert!(matches!(a.post(late), Posted::NotLocal(_)));
+    assert!(matches!(a.post(late, 0), Posted::NotLocal(_)));
     b.restore_front(taken);
     b.adopt(second.clone(), 5);
     assert!(second.take().is_empty(), "it arrives disabled");
     assert_eq!(a.peer_place(first.id), PeerPlace::Elsewhere);
     b.start();
     assert_eq!(second.take(), [(5, Wake::Message), (5, Wake::Message)]);
-    let keys: Vec<u32> = std::iter::from_fn(|| b.take_next()).map(key_of).collect();
+    let keys: Vec<u32> = std::iter::from_fn(|| b.take_next())
+      .map(|(m, _)| key_of(m))
+      .collect();
     assert_eq!(keys, [1, 2]);
   }
 
@@ -472,6 +567,16 @@ mod tests {
     assert_eq!(holder.take(), [(1, Wake::Close)]);
     b.adopt(holder.clone(), 3);
     assert_eq!(holder.take(), [(3, Wake::Close)]);
+    // Closed before it moved, with the event queued to the old holder: the new one hears it
+    // too (its port never did).
+    let (c, d) = entangled_pair();
+    c.adopt(holder.clone(), 4);
+    d.adopt(holder.clone(), 5);
+    c.close();
+    assert_eq!(holder.take(), [(4, Wake::Close), (5, Wake::Close)]);
+    d.detach();
+    d.adopt(holder.clone(), 6);
+    assert_eq!(holder.take(), [(6, Wake::Close)]);
   }
 
   #[test]
@@ -489,16 +594,16 @@ mod tests {
         let mut next = 0;
         for i in 0..N {
           assert!(matches!(
-            port.post(Message::local(peer.id, i)),
-            Posted::Queued
+            port.post(Message::local(peer.id, i), me.id),
+            Posted::Queued { .. }
           ));
-          while let Some(message) = port.take_next() {
+          while let Some((message, _)) = port.take_next() {
             assert_eq!(key_of(message), next);
             next += 1;
           }
         }
         while next < N {
-          if let Some(message) = port.take_next() {
+          if let Some((message, _)) = port.take_next() {
             assert_eq!(key_of(message), next);
             next += 1;
           }

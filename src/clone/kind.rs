@@ -19,7 +19,7 @@ use crate::tables::*;
 #[cfg(feature = "fast-paths")]
 use std::cell::RefCell;
 #[cfg(feature = "fast-paths")]
-use std::collections::HashSet;
+use std::collections::HashMap;
 #[cfg(feature = "fast-paths")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -48,12 +48,21 @@ unsafe extern "C" fn count_collection(
   COLLECTIONS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Maps proven to describe only data properties, by address, valid for one collection count.
+/// Marks an isolate whose collections [`count_collection`] counts (one callback per isolate,
+/// however many realms it has).
+#[cfg(feature = "fast-paths")]
+struct CountsCollections;
+
+/// Maps proven to describe only data properties, by address, valid for one collection count;
+/// each with whether its prototype is `Object.prototype` or null. Any other prototype's own
+/// chain may change without the map changing (to reach a platform prototype), so objects of
+/// those maps are checked again each time (`FastKinds::prove`), though not proven again.
 #[cfg(feature = "fast-paths")]
 #[derive(Default)]
 struct ProvenMaps {
   collections: u64,
-  maps: HashSet<usize>,
+  maps: HashMap<usize, bool>,
+  /// The last map found with an ordinary prototype.
   last: usize,
 }
 
@@ -68,6 +77,7 @@ struct FastKinds {
   /// Arrays of each fast elements kind with nothing but elements, never given to user code
   /// (`arraySamples` in js/99_bootstrap.js): packed ones first, then holey ones.
   array_samples: Vec<v8::Global<v8::Array>>,
+  object_prototype: v8::Global<v8::Value>,
   proven: RefCell<ProvenMaps>,
 }
 
@@ -96,13 +106,20 @@ impl Kinds {
           .zip(kinds)
           .all(|(sample, kind)| layout::elements_kind(sample.open(scope)) == Some(kind));
       let fast = (samples_known && layout::probe(scope)).then(|| {
-        scope.add_gc_epilogue_callback(
-          count_collection,
-          std::ptr::null_mut(),
-          v8::GCType::kGCTypeAll,
-        );
+        if scope.get_slot::<CountsCollections>().is_none() {
+          scope.add_gc_epilogue_callback(
+            count_collection,
+            std::ptr::null_mut(),
+            v8::GCType::kGCTypeAll,
+          );
+          scope.set_slot(CountsCollections);
+        }
+        let object_prototype = v8::Object::new(scope)
+          .get_prototype(scope)
+          .unwrap_or_else(|| v8::null(scope).into());
         FastKinds {
           array_samples,
+          object_prototype: v8::Global::new(scope, object_prototype),
           proven: RefCell::new(ProvenMaps::default()),
         }
       });
@@ -181,7 +198,10 @@ impl FastKinds {
         proven.maps.clear();
         proven.last = 0;
       }
-      if proven.last == map || proven.maps.contains(&map) {
+      if proven.last == map {
+        return CLONE_PLAIN;
+      }
+      if proven.maps.get(&map) == Some(&true) {
         proven.last = map;
         return CLONE_PLAIN;
       }
@@ -226,6 +246,15 @@ impl FastKinds {
     if object.internal_field_count() > 0 || realm.is_platform_object(scope, object) {
       return false;
     }
+    let known = self.fresh_proven().maps.get(&map).copied();
+    if known.is_some() {
+      // Proven before, with a prototype of its own: only its chain needed checking.
+      return true;
+    }
+    let prototype = object.get_prototype(scope);
+    let ordinary_prototype = prototype.is_some_and(|prototype| {
+      prototype.is_null() || prototype == v8::Local::new(scope, &self.object_prototype)
+    });
     let Some(names) = object.get_property_names(
       scope,
       v8::GetPropertyNamesArgs {
@@ -262,15 +291,28 @@ impl FastKinds {
     if layout::map_word(&value) != Some(map) {
       return false;
     }
+    let mut proven = self.fresh_proven();
+    if proven.maps.len() >= PROVEN_MAX {
+      proven.maps.clear();
+      proven.last = 0;
+    }
+    proven.maps.insert(map, ordinary_prototype);
+    if ordinary_prototype {
+      proven.last = map;
+    }
+    true
+  }
+
+  /// The proven maps, forgotten if a collection ran since they were proven.
+  fn fresh_proven(&self) -> std::cell::RefMut<'_, ProvenMaps> {
     let mut proven = self.proven.borrow_mut();
     let collections = COLLECTIONS.load(Ordering::Relaxed);
-    if proven.collections != collections || proven.maps.len() >= PROVEN_MAX {
+    if proven.collections != collections {
       proven.collections = collections;
       proven.maps.clear();
+      proven.last = 0;
     }
-    proven.maps.insert(map);
-    proven.last = map;
-    true
+    proven
   }
 }
 

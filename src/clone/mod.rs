@@ -133,6 +133,25 @@ struct SerializerDelegate {
   ports: Vec<v8::Global<v8::Object>>,
   /// The memory of the SharedArrayBuffers met so far (the caller keeps the other handle).
   shared: Rc<RefCell<Vec<v8::SharedRef<v8::BackingStore>>>>,
+  /// Errors are plain `Error`s made without calling into JS (see [`serialize_plain`]).
+  quiet: bool,
+}
+
+impl SerializerDelegate {
+  fn throw<'s>(&self, scope: &mut v8::PinScope<'s, '_>, message: v8::Local<'s, v8::String>) {
+    if self.quiet {
+      let error = v8::Exception::error(scope, message);
+      scope.throw_exception(error);
+    } else {
+      self.realm.throw_data_clone_error_value(scope, message);
+    }
+  }
+
+  fn throw_str(&self, scope: &mut v8::PinScope<'_, '_>, message: &str) {
+    if let Some(message) = v8::String::new(scope, message) {
+      self.throw(scope, message);
+    }
+  }
 }
 
 impl v8::ValueSerializerImpl for SerializerDelegate {
@@ -141,7 +160,7 @@ impl v8::ValueSerializerImpl for SerializerDelegate {
     scope: &mut v8::PinScope<'s, '_>,
     message: v8::Local<'s, v8::String>,
   ) {
-    self.realm.throw_data_clone_error_value(scope, message);
+    self.throw(scope, message);
   }
 
   fn has_custom_host_object(&self, _isolate: &v8::Isolate) -> bool {
@@ -172,7 +191,7 @@ impl v8::ValueSerializerImpl for SerializerDelegate {
       let name = object.get_constructor_name().to_rust_string_lossy(scope);
       format!("{name} object could not be cloned.")
     };
-    self.realm.throw_data_clone_error(scope, &message);
+    self.throw_str(scope, &message);
     None
   }
 
@@ -182,7 +201,7 @@ impl v8::ValueSerializerImpl for SerializerDelegate {
     buffer: v8::Local<'s, v8::SharedArrayBuffer>,
   ) -> Option<u32> {
     if !self.realm.share_memory.get() {
-      self.realm.throw_data_clone_error(
+      self.throw_str(
         scope,
         "SharedArrayBuffer cannot be cloned: this compatibility date does not share memory \
          between isolates.",
@@ -199,9 +218,7 @@ impl v8::ValueSerializerImpl for SerializerDelegate {
     scope: &mut v8::PinScope<'_, '_>,
     _module: v8::Local<v8::WasmModuleObject>,
   ) -> Option<u32> {
-    self
-      .realm
-      .throw_data_clone_error(scope, "WebAssembly.Module objects cannot be cloned.");
+    self.throw_str(scope, "WebAssembly.Module objects cannot be cloned.");
     None
   }
 }
@@ -217,6 +234,28 @@ pub(crate) fn serialize<'s>(
   array_buffers: &[v8::Local<'s, v8::ArrayBuffer>],
   ports: &[v8::Local<'s, v8::Object>],
 ) -> Option<SerializedValue> {
+  serialize_with(scope, realm, value, array_buffers, ports, false)
+}
+
+/// Serializes a same-isolate copy (`js/11_message_copy.js`), which holds only what the
+/// serializer copies by itself: it calls no JS, not even to make an error (it fails only when
+/// V8 runs out of stack or memory), so it may run while the ports are borrowed.
+pub(crate) fn serialize_plain<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  realm: &Rc<CloneRealm>,
+  value: v8::Local<'s, v8::Value>,
+) -> Option<SerializedValue> {
+  serialize_with(scope, realm, value, &[], &[], true)
+}
+
+fn serialize_with<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  realm: &Rc<CloneRealm>,
+  value: v8::Local<'s, v8::Value>,
+  array_buffers: &[v8::Local<'s, v8::ArrayBuffer>],
+  ports: &[v8::Local<'s, v8::Object>],
+  quiet: bool,
+) -> Option<SerializedValue> {
   let shared = Rc::new(RefCell::new(Vec::new()));
   let delegate = SerializerDelegate {
     realm: realm.clone(),
@@ -225,6 +264,7 @@ pub(crate) fn serialize<'s>(
       .map(|port| v8::Global::new(scope, *port))
       .collect(),
     shared: shared.clone(),
+    quiet,
   };
   let serializer = v8::ValueSerializer::new(scope, Box::new(delegate));
   for (index, buffer) in array_buffers.iter().enumerate() {
@@ -238,27 +278,19 @@ pub(crate) fn serialize<'s>(
   Some(SerializedValue { bytes, shared })
 }
 
-/// Detaches the transferred ArrayBuffers and returns their memory, or a reason to throw a
-/// DataCloneError when one of them was detached meanwhile (a getter may have transferred it),
-/// in which case none is detached.
+/// Detaches the transferred ArrayBuffers and returns their memory. The caller checked, after
+/// serialization, that each is still attached and detachable (its detach key is never set).
 pub(crate) fn detach_buffers(
   buffers: &[v8::Local<'_, v8::ArrayBuffer>],
-) -> Result<Vec<v8::SharedRef<v8::BackingStore>>, String> {
-  if let Some(index) = buffers.iter().position(|buffer| buffer.was_detached()) {
-    return Err(format!(
-      "ArrayBuffer at index {index} was detached while the message was serialized."
-    ));
-  }
-  Ok(
-    buffers
-      .iter()
-      .map(|buffer| {
-        let store = buffer.get_backing_store();
-        buffer.detach(None);
-        store
-      })
-      .collect(),
-  )
+) -> Vec<v8::SharedRef<v8::BackingStore>> {
+  buffers
+    .iter()
+    .map(|buffer| {
+      let store = buffer.get_backing_store();
+      buffer.detach(None);
+      store
+    })
+    .collect()
 }
 
 struct DeserializerDelegate<'a> {

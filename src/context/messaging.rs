@@ -76,10 +76,16 @@ fn check_transfer_list<'s>(
           "MessagePort at index {index} is closed and cannot be transferred."
         ))
       } else {
-        list.port_keys.push(key);
-        let object = v8::Local::<v8::Object>::try_from(*item).ok()?;
-        list.port_objects.push(object);
-        None
+        match v8::Local::<v8::Object>::try_from(*item) {
+          Ok(object) => {
+            list.port_keys.push(key);
+            list.port_objects.push(object);
+            None
+          }
+          Err(_) => Some(format!(
+            "Value at index {index} of the transfer list is not transferable."
+          )),
+        }
       }
     } else if key == i64::from(TRANSFER_DETACHED_PORT) {
       Some(format!(
@@ -133,7 +139,7 @@ fn serialize_with_transfer<'s>(
     );
     return None;
   }
-  let array_buffers = clone::detach_buffers(&list.buffers).ok()?;
+  let array_buffers = clone::detach_buffers(&list.buffers);
   let mut ports = Vec::with_capacity(list.port_keys.len());
   for key in &list.port_keys {
     let detached = state.ports().detach(scope, *key, |scope, copy| {
@@ -157,7 +163,7 @@ fn serialize_copy<'s>(
   copy: v8::Local<'s, v8::Value>,
 ) -> Option<Message> {
   v8::tc_scope!(let scope, scope);
-  let serialized = clone::serialize(scope, realm, copy, &[], &[]);
+  let serialized = clone::serialize_plain(scope, realm, copy);
   if serialized.is_none() {
     scope.reset();
   }
@@ -198,7 +204,14 @@ pub(crate) fn post<'s>(
     drop(serialized);
     return Some(false);
   }
-  let (posted, here) = state.ports().post(key, Message::serialized(serialized));
+  // The ports the message carries are in transit towards the peer's holder.
+  let destination = state.ports().peer_holder(key);
+  for port in &serialized.ports {
+    state.ports().carry(scope, port, destination);
+  }
+  let (posted, here) = state
+    .ports()
+    .post(scope, key, Message::serialized(serialized));
   // Dropped outside the borrow: the ports a message carries close as it goes.
   drop(posted);
   Some(here)
@@ -223,7 +236,14 @@ pub(crate) fn structured_clone<'s>(
   } = serialize_with_transfer(scope, state, &realm, value, &list)?;
   let mut objects = Vec::with_capacity(ports.len());
   for port in ports {
-    objects.push(adopt_port(scope, state, port)?);
+    let Some(object) = adopt_port(scope, state, port) else {
+      // The context is going, or making the object ran out of memory: the ports close.
+      let message = v8::String::new(scope, "A transferred MessagePort could not be rebuilt.")?;
+      let error = v8::Exception::error(scope, message);
+      scope.throw_exception(error);
+      return None;
+    };
+    objects.push(object);
   }
   clone::deserialize(scope, &bytes, &array_buffers, &shared, &objects)
 }

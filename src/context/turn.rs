@@ -248,7 +248,7 @@ pub(crate) fn next_message<'s>(
     state.delivery_budget.set(state.delivery_budget.get() - 1);
     hooks.set_task_clock(state.now());
     // A task whose message went (the port closed or moved) delivers nothing.
-    let taken = state.ports().take_next(key);
+    let taken = state.ports().take_next(scope, key);
     if let Some(message) = taken {
       return messaging::message_value(scope, state, &hooks, message);
     }

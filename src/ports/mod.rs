@@ -6,15 +6,13 @@
 //! transfer and adopts ends that arrive, and takes messages out of a queue for delivery
 //! (`crate::context` runs the tasks).
 //!
-//! Liveness (<https://github.com/whatwg/html/pull/9933>): a port that is started and has a
-//! `message` listener, and whose peer can still post to it, must not be collected. With the peer
-//! in this isolate, the peer's object holds the port (a private property): the pair lives or
-//! dies together, and an unreachable pair is collected. With the peer elsewhere (another runtime,
-//! or in transit) the port is a root and keeps its event loop alive. A port that is not started,
-//! or has no listener, is held weakly: when it is collected its end closes and its peer gets
-//! `close`. A port is also a root from the moment its `close` event is due until it ran, and,
-//! to hear that event, while it has a `close` listener and is entangled (so a pair whose ports
-//! both listen for `close` lives until one is closed).
+//! Liveness (<https://github.com/whatwg/html/pull/9933>) is `update_liveness`; the rules and
+//! why are in docs/ARCHITECTURE.md ("Liveness and collection"). In short: a port that waits
+//! (started with a `message` listener, or with a `close` listener) is held by its peer's object
+//! when the peer is here, and is a root when the peer is elsewhere; a port is also a root while
+//! messages from here wait in its queue, while it listens for `close` and its peer here does not
+//! wait, and while its `close` event is due. Every other port is held weakly: when it is
+//! collected its end closes and its peer gets `close`.
 
 mod store;
 
@@ -57,8 +55,18 @@ struct Record {
   close_listening: bool,
   /// Its `close` event is queued and has not run.
   close_pending: bool,
+  /// It is started, listening, and its queue holds messages a port here posted: it is kept
+  /// until the queue is empty (its peer may be garbage by then, but the messages are not).
+  queued_root: bool,
   /// It is a root because its peer lives elsewhere (counted for the loop's liveness).
   remote_root: bool,
+}
+
+impl Record {
+  /// It waits for messages its peer may post, or for its peer's end.
+  fn waiting(&self) -> bool {
+    (self.listening && self.port.is_started()) || self.close_listening
+  }
 }
 
 pub(crate) struct Ports {
@@ -133,6 +141,7 @@ impl Ports {
         listening: false,
         close_listening: false,
         close_pending: false,
+        queued_root: false,
         remote_root: false,
       },
     );
@@ -163,14 +172,17 @@ impl Ports {
     };
     let local = self.store.put(v8::Global::new(scope, copy));
     let holder = self.holder_id();
-    match record.port.post(Message::local(holder, local)) {
-      Posted::Queued => POSTED,
-      Posted::Dropped(_) => {
-        self.store.take(local);
+    match record.port.post(Message::local(holder, local), holder) {
+      Posted::Queued { first_here } => {
+        self.keep_while_queued(scope, first_here);
+        POSTED
+      }
+      Posted::Dropped(message) => {
+        self.release([message]);
         POST_DROPPED
       }
-      Posted::NotLocal(_) => {
-        self.store.take(local);
+      Posted::NotLocal(message) => {
+        self.release([message]);
         POST_NOT_LOCAL
       }
     }
@@ -178,20 +190,55 @@ impl Ports {
 
   /// Posts a serialized message from the port `key`. Returns what the pair did with it, and
   /// whether the peer is held here (the hint for the next post, `#peerHere` in JS).
-  pub fn post(&mut self, key: u64, message: Message) -> (Posted, bool) {
+  pub fn post(
+    &mut self,
+    scope: &mut v8::PinScope<'_, '_>,
+    key: u64,
+    message: Message,
+  ) -> (Posted, bool) {
+    let holder = self.holder_id();
     let Some(record) = self.records.get(&key) else {
       return (Posted::Dropped(message), false);
     };
-    let posted = record.port.post(message);
-    let here = matches!(record.port.peer_place(self.holder_id()), PeerPlace::Here(_));
+    let posted = record.port.post(message, holder);
+    let here = matches!(record.port.peer_place(holder), PeerPlace::Here(_));
+    if let Posted::Queued { first_here } = posted {
+      self.keep_while_queued(scope, first_here);
+    }
     (posted, here)
+  }
+
+  /// A port here got the first message of its queue from a port here: if it listens, it is
+  /// kept until the queue is empty again.
+  fn keep_while_queued(&mut self, scope: &mut v8::PinScope<'_, '_>, key: Option<u64>) {
+    let Some(key) = key else {
+      return;
+    };
+    if let Some(record) = self.records.get_mut(&key)
+      && record.listening
+      && !record.queued_root
+    {
+      record.queued_root = true;
+      self.update_liveness(scope, key);
+    }
+  }
+
+  /// The queue of `key` is empty: it is no longer kept for its messages.
+  fn release_when_empty(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64, empty: bool) {
+    if let Some(record) = self.records.get_mut(&key)
+      && empty
+      && record.queued_root
+    {
+      record.queued_root = false;
+      self.update_liveness(scope, key);
+    }
   }
 
   /// `start()`.
   pub fn start(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
     if let Some(record) = self.records.get(&key) {
       record.port.start();
-      self.update_liveness(scope, key);
+      self.update_pair(scope, key);
     }
   }
 
@@ -199,7 +246,7 @@ impl Ports {
   pub fn set_listening(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64, listening: bool) {
     if let Some(record) = self.records.get_mut(&key) {
       record.listening = listening;
-      self.update_liveness(scope, key);
+      self.update_pair(scope, key);
     }
   }
 
@@ -212,7 +259,7 @@ impl Ports {
   ) {
     if let Some(record) = self.records.get_mut(&key) {
       record.close_listening = listening;
-      self.update_liveness(scope, key);
+      self.update_pair(scope, key);
     }
   }
 
@@ -236,10 +283,19 @@ impl Ports {
       PeerPlace::Here(peer) => Some(peer),
       _ => None,
     };
-    let dropped = record.port.close();
-    self.release(dropped);
-    for key in std::iter::once(key).chain(peer) {
+    let closed = record.port.close();
+    self.release(closed.dropped);
+    if closed.own_event {
       self.mark_close_pending(scope, key);
+    } else {
+      self.update_liveness(scope, key);
+    }
+    if let Some(peer) = peer {
+      if closed.peer_event {
+        self.mark_close_pending(scope, peer);
+      } else {
+        self.update_liveness(scope, peer);
+      }
     }
   }
 
@@ -273,13 +329,16 @@ impl Ports {
   ) -> Option<Delivery<'s>> {
     let record = self.records.get(&key)?;
     let object = record.object.to_local(scope)?;
-    let message = record.port.take_next()?;
+    let (message, empty) = record.port.take_next()?;
+    self.release_when_empty(scope, key, empty);
     Some(Delivery { object, message })
   }
 
   /// The next message of `key` (a run of deliveries, where JS holds the object already).
-  pub fn take_next(&mut self, key: u64) -> Option<Message> {
-    self.records.get(&key)?.port.take_next()
+  pub fn take_next(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) -> Option<Message> {
+    let (message, empty) = self.records.get(&key)?.port.take_next()?;
+    self.release_when_empty(scope, key, empty);
+    Some(message)
   }
 
   /// The copy a `Payload::Local` message holds.
@@ -327,7 +386,13 @@ impl Ports {
             portable.push_back(message);
           }
         }
-        Payload::Serialized(_) => portable.push_back(message),
+        Payload::Serialized(ref serialized) => {
+          // The ports it carries leave with it; where they go next is not known here.
+          for port in &serialized.ports {
+            self.carry(scope, port, None);
+          }
+          portable.push_back(message)
+        }
       }
     }
     record.port.restore_front(portable);
@@ -337,12 +402,26 @@ impl Ports {
     Some(record.port)
   }
 
+  /// Records that `port`, in transit, goes to the queues of `destination`: a peer here that
+  /// waits for it need not be a root while it stays in this isolate.
+  pub fn carry(&mut self, scope: &mut v8::PinScope<'_, '_>, port: &Port, destination: Option<u64>) {
+    port.set_carried_to(destination);
+    if let PeerPlace::Here(peer) = port.peer_place(self.holder_id()) {
+      self.update_liveness(scope, peer);
+    }
+  }
+
   /// Whether the port `key` can be transferred: it is here and not closed.
   pub fn can_transfer(&self, key: u64) -> bool {
     self
       .records
       .get(&key)
       .is_some_and(|record| !record.port.is_closed())
+  }
+
+  /// The holder of the peer of the port `key`, when it has one.
+  pub fn peer_holder(&self, key: u64) -> Option<u64> {
+    self.records.get(&key)?.port.peer_holder()
   }
 
   /// Whether the port `key` and `port` are the two ends of one pair.
@@ -368,10 +447,14 @@ impl Ports {
         PeerPlace::Here(peer) => Some(peer),
         _ => None,
       };
-      let dropped = record.port.close_collected();
-      self.release(dropped);
+      let closed = record.port.close_collected();
+      self.release(closed.dropped);
       if let Some(peer) = peer {
-        self.mark_close_pending(scope, peer);
+        if closed.peer_event {
+          self.mark_close_pending(scope, peer);
+        } else {
+          self.update_liveness(scope, peer);
+        }
       }
     }
     // A burst of ports is over: the table does not keep room for all of them.
@@ -407,12 +490,19 @@ impl Ports {
   }
 
   /// Frees what messages taken out of a queue hold here; ports they carry close as they drop.
-  fn release(&mut self, messages: VecDeque<Message>) {
+  fn release(&mut self, messages: impl IntoIterator<Item = Message>) {
     for message in messages {
       if let Payload::Local { key, .. } = message.payload {
         self.store.take(key);
       }
     }
+  }
+
+  /// Updates the liveness of `key` and of its peer, when it is here: whether one waits decides
+  /// how the other is held.
+  fn update_pair(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
+    self.update_liveness(scope, key);
+    self.update_peer_liveness(scope, key);
   }
 
   /// Updates the liveness of the peer of `key`, when it is here.
@@ -433,8 +523,9 @@ impl Ports {
       return;
     };
     let place = record.port.peer_place(holder);
-    let interested = record.listening && record.port.is_started();
-    let remote = interested && place == PeerPlace::Elsewhere;
+    let listening = record.listening && record.port.is_started();
+    let waiting = record.waiting();
+    let remote = listening && place == PeerPlace::Elsewhere;
     if remote != record.remote_root {
       record.remote_root = remote;
       if remote {
@@ -443,9 +534,22 @@ impl Ports {
         self.remote_roots -= 1;
       }
     }
-    // A port listening for `close` must outlive its peer to hear of its end.
-    let awaiting_close = record.close_listening && place != PeerPlace::Gone;
-    let root = record.close_pending || remote || awaiting_close;
+    // With the peer here its object keeps this one (an unreachable pair goes together); a peer
+    // elsewhere or in transit cannot, so this port is a root.
+    let peer_away = matches!(place, PeerPlace::Elsewhere | PeerPlace::InTransitHere);
+    // A `close` listener waits for its peer to be collected: it cannot ride on that peer's
+    // object unless the peer waits too (then each holds the other, and an unreachable pair
+    // goes together with nobody left to tell).
+    let close_listening = record.close_listening;
+    let close_root = close_listening
+      && match place {
+        PeerPlace::Here(peer) => !self.records.get(&peer).is_some_and(Record::waiting),
+        _ => false,
+      };
+    let Some(record) = self.records.get_mut(&key) else {
+      return;
+    };
+    let root = record.close_pending || record.queued_root || close_root || (waiting && peer_away);
     if root != record.strong.is_some() {
       record.strong = if root {
         record.object.to_global(scope)
@@ -456,15 +560,19 @@ impl Ports {
     let Some(object) = record.object.to_local(scope) else {
       return;
     };
-    if let PeerPlace::Here(peer) = place
-      && let Some(peer_object) = self.object(scope, peer)
-    {
-      if interested {
-        let key = keep_alive_key(scope);
-        peer_object.set_private(scope, key, object.into());
-      } else {
-        clear_edge(scope, peer_object);
+    match place {
+      PeerPlace::Here(peer) => {
+        if let Some(peer_object) = self.object(scope, peer) {
+          if waiting {
+            let key = keep_alive_key(scope);
+            peer_object.set_private(scope, key, object.into());
+          } else {
+            clear_edge(scope, peer_object);
+          }
+        }
       }
+      // What this port's object held for a former peer here goes.
+      _ => clear_edge(scope, object),
     }
   }
 }
