@@ -60,12 +60,28 @@ struct Record {
   queued_root: bool,
   /// It is a root because its peer lives elsewhere (counted for the loop's liveness).
   remote_root: bool,
+  /// It is a root for a reason other than `queued_root` (as `update_liveness` last found).
+  base_root: bool,
+  /// Its object holds its peer's object (the private property is set).
+  holds_peer: bool,
 }
 
 impl Record {
   /// It waits for messages its peer may post, or for its peer's end.
   fn waiting(&self) -> bool {
     (self.listening && self.port.is_started()) || self.close_listening
+  }
+
+  /// Holds the object strongly exactly while the port is a root.
+  fn refresh_strong(&mut self, scope: &mut v8::PinScope<'_, '_>) {
+    let root = self.base_root || self.queued_root;
+    if root != self.strong.is_some() {
+      self.strong = if root {
+        self.object.to_global(scope)
+      } else {
+        None
+      };
+    }
   }
 }
 
@@ -79,6 +95,8 @@ pub(crate) struct Ports {
   store: LocalStore,
   /// Roots kept because their peer lives elsewhere: while any is, the loop waits for messages.
   remote_roots: usize,
+  /// The private property by which a port's object holds its peer's (made on first use).
+  edge_key: Option<v8::Global<v8::Private>>,
 }
 
 /// What a message task finds: the port's object and its next message.
@@ -96,6 +114,7 @@ impl Ports {
       collected: Rc::new(RefCell::new(Vec::new())),
       store: LocalStore::default(),
       remote_roots: 0,
+      edge_key: None,
     }
   }
 
@@ -143,6 +162,8 @@ impl Ports {
         close_pending: false,
         queued_root: false,
         remote_root: false,
+        base_root: false,
+        holds_peer: false,
       },
     );
     self.update_peer_liveness(scope, key);
@@ -219,7 +240,7 @@ impl Ports {
       && !record.queued_root
     {
       record.queued_root = true;
-      self.update_liveness(scope, key);
+      record.refresh_strong(scope);
     }
   }
 
@@ -230,7 +251,7 @@ impl Ports {
       && record.queued_root
     {
       record.queued_root = false;
-      self.update_liveness(scope, key);
+      record.refresh_strong(scope);
     }
   }
 
@@ -364,8 +385,10 @@ impl Ports {
     if record.remote_root {
       self.remote_roots -= 1;
     }
-    if let Some(object) = record.object.to_local(scope) {
-      clear_edge(scope, object);
+    if record.holds_peer
+      && let Some(object) = record.object.to_local(scope)
+    {
+      self.clear_edge(scope, object);
     }
     let peer = match record.port.peer_place(self.holder_id()) {
       PeerPlace::Here(peer) => Some(peer),
@@ -549,41 +572,60 @@ impl Ports {
     let Some(record) = self.records.get_mut(&key) else {
       return;
     };
-    let root = record.close_pending || record.queued_root || close_root || (waiting && peer_away);
-    if root != record.strong.is_some() {
-      record.strong = if root {
-        record.object.to_global(scope)
-      } else {
-        None
-      };
-    }
-    let Some(object) = record.object.to_local(scope) else {
-      return;
-    };
+    record.base_root = record.close_pending || close_root || (waiting && peer_away);
+    record.refresh_strong(scope);
     match place {
       PeerPlace::Here(peer) => {
-        if let Some(peer_object) = self.object(scope, peer) {
-          if waiting {
-            let key = keep_alive_key(scope);
-            peer_object.set_private(scope, key, object.into());
-          } else {
-            clear_edge(scope, peer_object);
-          }
+        let Some(peer_record) = self.records.get(&peer) else {
+          return;
+        };
+        if peer_record.holds_peer == waiting {
+          return;
+        }
+        let (Some(object), Some(peer_object)) = (self.object(scope, key), self.object(scope, peer))
+        else {
+          return;
+        };
+        if waiting {
+          let edge = self.edge_key(scope);
+          peer_object.set_private(scope, edge, object.into());
+        } else {
+          self.clear_edge(scope, peer_object);
+        }
+        if let Some(peer_record) = self.records.get_mut(&peer) {
+          peer_record.holds_peer = waiting;
         }
       }
       // What this port's object held for a former peer here goes.
-      _ => clear_edge(scope, object),
+      _ => {
+        let Some(record) = self.records.get_mut(&key) else {
+          return;
+        };
+        if !record.holds_peer {
+          return;
+        }
+        record.holds_peer = false;
+        if let Some(object) = self.object(scope, key) {
+          self.clear_edge(scope, object);
+        }
+      }
     }
   }
-}
 
-fn keep_alive_key<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Private> {
-  let name = v8::String::new(scope, "v8mc.keepsPeerAlive").expect("short string");
-  v8::Private::for_api(scope, Some(name))
-}
+  /// The private property by which a port's object holds its peer's.
+  fn edge_key<'s>(&mut self, scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Private> {
+    if let Some(key) = &self.edge_key {
+      return v8::Local::new(scope, key);
+    }
+    let name = v8::String::new(scope, "v8mc.keepsPeerAlive").expect("short string");
+    let key = v8::Private::new(scope, Some(name));
+    self.edge_key = Some(v8::Global::new(scope, key));
+    key
+  }
 
-/// Makes `object` stop keeping its peer alive.
-fn clear_edge(scope: &mut v8::PinScope<'_, '_>, object: v8::Local<'_, v8::Object>) {
-  let key = keep_alive_key(scope);
-  object.delete_private(scope, key);
+  /// Makes `object` stop holding its peer.
+  fn clear_edge(&mut self, scope: &mut v8::PinScope<'_, '_>, object: v8::Local<'_, v8::Object>) {
+    let key = self.edge_key(scope);
+    object.delete_private(scope, key);
+  }
 }
