@@ -1,18 +1,25 @@
 // WebIDL helpers: argument checks, conversions and the interface shape (enumerable members,
 // Symbol.toStringTag, illegal constructors). https://webidl.spec.whatwg.org/
 
+import {
+  ObjectFreeze,
+  SymbolCtor,
+  TypeErrorCtor,
+  toWellFormed,
+} from "v8mc:00_primordials.js";
+
 /** Passed to internal constructors so that `new X()` from user code can be refused. */
-export const illegalConstructorKey = Symbol("illegalConstructorKey");
+export const illegalConstructorKey = SymbolCtor("illegalConstructorKey");
 
 export function illegalConstructor() {
-  return new TypeError("Illegal constructor");
+  return new TypeErrorCtor("Illegal constructor");
 }
 
 // @startup
 export function requiredArguments(length, required, prefix) {
   if (length < required) {
     const plural = required === 1 ? "" : "s";
-    throw new TypeError(
+    throw new TypeErrorCtor(
       `${prefix}: ${required} argument${plural} required, but only ${length} present.`,
     );
   }
@@ -22,22 +29,28 @@ export function requiredArguments(length, required, prefix) {
 /** https://webidl.spec.whatwg.org/#es-DOMString (symbols throw a TypeError). */
 export function toDOMString(value) {
   if (typeof value === "symbol") {
-    throw new TypeError("Cannot convert a Symbol value to a string");
+    throw new TypeErrorCtor("Cannot convert a Symbol value to a string");
   }
   return `${value}`;
 }
 
 /** https://webidl.spec.whatwg.org/#es-USVString */
 export function toUSVString(value) {
-  return toDOMString(value).toWellFormed();
+  return toWellFormed(toDOMString(value));
 }
 
+/** The dictionary that null and undefined convert to. */
+const EMPTY_DICTIONARY = ObjectFreeze({ __proto__: null });
+
 // @startup
-/** https://webidl.spec.whatwg.org/#es-dictionary: null and undefined mean an empty one. */
+/**
+ * https://webidl.spec.whatwg.org/#es-dictionary: null and undefined mean an empty one, which
+ * has no prototype (reading its members must not reach a polluted Object.prototype).
+ */
 export function toDictionary(value, prefix) {
-  if (value === undefined || value === null) return {};
+  if (value === undefined || value === null) return EMPTY_DICTIONARY;
   if (typeof value !== "object" && typeof value !== "function") {
-    throw new TypeError(`${prefix}: the options argument is not an object.`);
+    throw new TypeErrorCtor(`${prefix}: the options argument is not an object.`);
   }
   return value;
 }
@@ -75,5 +88,5 @@ export function configureInterface(cls, constants = {}) {
 
 /** A TypeError for a method or accessor called on an object of the wrong interface. */
 export function illegalInvocation() {
-  return new TypeError("Illegal invocation");
+  return new TypeErrorCtor("Illegal invocation");
 }

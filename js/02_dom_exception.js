@@ -3,10 +3,12 @@
 // It extends Error so that it has [[ErrorData]] (Error.isError, a `stack`), while `name`,
 // `message` and `code` stay accessors on the prototype as WebIDL wants.
 
+import { ErrorCtor, ReflectConstruct, SafeWeakMap, TypeErrorCtor } from "v8mc:00_primordials.js";
 import { configureInterface, illegalInvocation, toDOMString } from "v8mc:01_webidl.js";
 
 // https://webidl.spec.whatwg.org/#dfn-error-names-table
 const legacyCodes = {
+  __proto__: null,
   IndexSizeError: 1,
   HierarchyRequestError: 3,
   WrongDocumentError: 4,
@@ -62,7 +64,7 @@ const constants = {
 // Instance state by object. DOMException is a plain function rather than a class so that the
 // interface object inherits from Function.prototype (WebIDL) while instances are real Error
 // objects made by Reflect.construct (they get [[ErrorData]] and a stack).
-const states = new WeakMap();
+const states = new SafeWeakMap();
 
 function stateOf(value) {
   const state = states.get(value);
@@ -72,10 +74,11 @@ function stateOf(value) {
 
 export function DOMException(message = "", options = "Error") {
   if (new.target === undefined) {
-    throw new TypeError("Failed to construct 'DOMException': Please use the 'new' operator.");
+    throw new TypeErrorCtor("Failed to construct 'DOMException': Please use the 'new' operator.");
   }
-  const self = Reflect.construct(Error, [], new.target);
-  const state = { message: toDOMString(message), name: "Error", cause: undefined };
+  const self = ReflectConstruct(ErrorCtor, [], new.target);
+  // Every field is set here: a later write to a missing one would go through Object.prototype.
+  const state = { message: toDOMString(message), name: "Error", cause: undefined, code: 0 };
   if (options !== null && typeof options === "object") {
     const cause = options.cause;
     const hasCause = "cause" in options;

@@ -4,6 +4,7 @@
 // the `eventInternals` functions exported here (spec flags keep their spec names).
 
 import { core } from "v8mc:00_core.js";
+import { ObjectFreeze, ReflectDefineProperty } from "v8mc:00_primordials.js";
 import {
   configureInterface,
   illegalInvocation,
@@ -29,7 +30,7 @@ export let initTrustedCopy;
  * Passed as the init dictionary by platform code that creates trusted events on the hot path
  * (a message per task): it skips the WebIDL conversions, which user input needs and ours does not.
  */
-export const TRUSTED_INIT = Object.freeze({});
+export const TRUSTED_INIT = ObjectFreeze({ __proto__: null });
 
 /**
  * The time the current event-loop task started (ms since the runtime's time origin), written by
@@ -92,7 +93,7 @@ export class Event {
       this.#isTrusted = true;
       this.#type = type;
       this.#timeStamp = taskClock[0];
-      Reflect.defineProperty(this, "isTrusted", definingIsTrusted());
+      ReflectDefineProperty(this, "isTrusted", definingIsTrusted());
       return;
     }
     requiredArguments(arguments.length, 1, `Failed to construct '${new.target.name}'`);
@@ -104,7 +105,7 @@ export class Event {
     this.#cancelable = !!init.cancelable;
     this.#composed = !!init.composed;
     this.#timeStamp = core.now();
-    Reflect.defineProperty(this, "isTrusted", definingIsTrusted());
+    ReflectDefineProperty(this, "isTrusted", definingIsTrusted());
   }
 
   #check() {
@@ -260,6 +261,7 @@ export class Event {
       },
       // @startup
       canceled: (e) => e.#canceledFlag,
+      setCanceled: (e) => e.#setCanceledFlag(),
     };
   }
 }

@@ -1,6 +1,7 @@
 // MessageEvent: https://html.spec.whatwg.org/multipage/comms.html#the-messageevent-interface
 
 import { core } from "v8mc:00_core.js";
+import { ObjectFreeze, SymbolIterator, TypeErrorCtor } from "v8mc:00_primordials.js";
 import { Event, eventInternals, initTrustedCopy, TRUSTED_INIT } from "v8mc:03_event.js";
 import {
   configureInterface,
@@ -17,7 +18,7 @@ export function setMessagePortCheck(check) {
   isMessagePort = check;
 }
 
-const emptyPorts = Object.freeze([]);
+const emptyPorts = ObjectFreeze([]);
 let trustedData = null;
 
 let setData;
@@ -71,22 +72,23 @@ export function createMessageEvent(type, data, ports = undefined) {
 
 function toPorts(value, prefix) {
   if (value === undefined) return emptyPorts;
-  if (value === null || typeof value !== "object" || typeof value[Symbol.iterator] !== "function") {
-    throw new TypeError(`${prefix}: 'ports' is not a sequence.`);
+  if (value === null || typeof value !== "object" || typeof value[SymbolIterator] !== "function") {
+    throw new TypeErrorCtor(`${prefix}: 'ports' is not a sequence.`);
   }
+  // The sequence is iterated with its own iterator (WebIDL); the array it fills is the event's.
   const ports = [...value];
-  for (const port of ports) {
-    if (!isMessagePort(port)) {
-      throw new TypeError(`${prefix}: 'ports' contains a value that is not a MessagePort.`);
+  for (let i = 0; i < ports.length; i++) {
+    if (!isMessagePort(ports[i])) {
+      throw new TypeErrorCtor(`${prefix}: 'ports' contains a value that is not a MessagePort.`);
     }
   }
-  return ports.length === 0 ? emptyPorts : Object.freeze(ports);
+  return ports.length === 0 ? emptyPorts : ObjectFreeze(ports);
 }
 
 function toSource(value, prefix) {
   if (value === undefined || value === null) return null;
   if (!isMessagePort(value)) {
-    throw new TypeError(`${prefix}: 'source' is not a MessagePort.`);
+    throw new TypeErrorCtor(`${prefix}: 'source' is not a MessagePort.`);
   }
   return value;
 }

@@ -2,6 +2,7 @@
 // (https://html.spec.whatwg.org/multipage/webappapis.html#errorevent) and PromiseRejectionEvent
 // (https://html.spec.whatwg.org/multipage/webappapis.html#promiserejectionevent).
 
+import { TypeErrorCtor } from "v8mc:00_primordials.js";
 import { Event } from "v8mc:03_event.js";
 import {
   configureInterface,
@@ -67,7 +68,7 @@ export class PromiseRejectionEvent extends Event {
     super(type, eventInitDict);
     const init = toDictionary(eventInitDict, prefix);
     if (init.promise === null || typeof init.promise !== "object") {
-      throw new TypeError(`${prefix}: 'promise' is required and must be an object.`);
+      throw new TypeErrorCtor(`${prefix}: 'promise' is required and must be an object.`);
     }
     this.#promise = init.promise;
     this.#reason = init.reason;

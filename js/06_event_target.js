@@ -6,6 +6,17 @@
 // than in private fields.
 
 import { core } from "v8mc:00_core.js";
+import {
+  listCopy,
+  listPush,
+  listRemoveAt,
+  newList,
+  ReflectApply,
+  SafeMap,
+  SafeWeakMap,
+  SymbolCtor,
+  TypeErrorCtor,
+} from "v8mc:00_primordials.js";
 import { DOMException } from "v8mc:02_dom_exception.js";
 import { AT_TARGET, NONE, eventInternals } from "v8mc:03_event.js";
 import { ErrorEvent } from "v8mc:05_error_event.js";
@@ -16,8 +27,8 @@ import {
   toDOMString,
 } from "v8mc:01_webidl.js";
 
-/** target -> Map(type -> listener[]) */
-const listenerMaps = new WeakMap();
+/** target -> SafeMap(type -> list of listeners (newList)) */
+const listenerMaps = new SafeWeakMap();
 
 let abortSignalHooks = null;
 let listenerObserver = null;
@@ -36,7 +47,7 @@ export function setAbortSignalHooks(hooks) {
 
 // @startup
 export function makeEventTarget(object) {
-  if (!listenerMaps.has(object)) listenerMaps.set(object, new Map());
+  if (!listenerMaps.has(object)) listenerMaps.set(object, new SafeMap());
 }
 
 // @startup
@@ -64,7 +75,7 @@ function flattenMoreOptions(options) {
     if (options.signal !== undefined) {
       signal = options.signal;
       if (abortSignalHooks === null || !abortSignalHooks.isAbortSignal(signal)) {
-        throw new TypeError(
+        throw new TypeErrorCtor(
           "Failed to execute 'addEventListener' on 'EventTarget': member signal is not of type AbortSignal.",
         );
       }
@@ -75,7 +86,7 @@ function flattenMoreOptions(options) {
 
 function checkCallback(callback, method) {
   if (callback !== null && typeof callback !== "object" && typeof callback !== "function") {
-    throw new TypeError(
+    throw new TypeErrorCtor(
       `Failed to execute '${method}' on 'EventTarget': parameter 2 is not of type 'Object'.`,
     );
   }
@@ -89,13 +100,14 @@ export function addEventListenerInternal(target, listener) {
   const map = listenersOf(target);
   let list = map.get(listener.type);
   if (list === undefined) {
-    list = [];
+    list = newList();
     map.set(listener.type, list);
   }
-  for (const existing of list) {
+  for (let i = 0; i < list.length; i++) {
+    const existing = list[i];
     if (existing.callback === listener.callback && existing.capture === listener.capture) return;
   }
-  list.push(listener);
+  listPush(list, listener);
   if (listenerObserver !== null) listenerObserver(target, listener.type, list.length);
   if (listener.signal !== null) {
     abortSignalHooks.addAlgorithm(listener.signal, () => removeListener(target, listener));
@@ -108,9 +120,10 @@ export function removeListener(target, listener) {
   const map = listenersOf(target);
   const list = map.get(listener.type);
   if (list === undefined) return;
-  const index = list.indexOf(listener);
-  if (index === -1) return;
-  list.splice(index, 1);
+  let index = 0;
+  while (index < list.length && list[index] !== listener) index++;
+  if (index === list.length) return;
+  listRemoveAt(list, index);
   if (list.length === 0) map.delete(listener.type);
   if (listenerObserver !== null) listenerObserver(target, listener.type, list.length);
 }
@@ -118,7 +131,7 @@ export function removeListener(target, listener) {
 export class EventTarget {
   // @startup
   constructor() {
-    listenerMaps.set(this, new Map());
+    listenerMaps.set(this, new SafeMap());
   }
 
   addEventListener(type, callback, options = undefined) {
@@ -153,8 +166,13 @@ export class EventTarget {
     const capture = flattenOptions(options);
     const list = map.get(type);
     if (list === undefined) return;
-    const found = list.find((l) => l.callback === callback && l.capture === capture);
-    if (found !== undefined) removeListener(self, found);
+    for (let i = 0; i < list.length; i++) {
+      const listener = list[i];
+      if (listener.callback === callback && listener.capture === capture) {
+        removeListener(self, listener);
+        return;
+      }
+    }
   }
 
   dispatchEvent(event) {
@@ -162,7 +180,7 @@ export class EventTarget {
     listenersOf(self);
     requiredArguments(arguments.length, 1, "Failed to execute 'dispatchEvent' on 'EventTarget'");
     if (!eventInternals.isEvent(event)) {
-      throw new TypeError(
+      throw new TypeErrorCtor(
         "Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.",
       );
     }
@@ -175,7 +193,7 @@ export class EventTarget {
 
 configureInterface(EventTarget);
 
-const NO_ERROR = Symbol("no listener error");
+const NO_ERROR = SymbolCtor("no listener error");
 let firstListenerError = NO_ERROR;
 
 // @startup
@@ -211,7 +229,7 @@ export function dispatch(target, event, recordErrors = false) {
     } else {
       // At the target both passes run whatever stopPropagation() says: it only keeps the event
       // from other targets, and these targets have no parents.
-      const listeners = list.slice();
+      const listeners = listCopy(list);
       invoke(target, event, listeners, true, recordErrors);
       invoke(target, event, listeners, false, recordErrors);
     }
@@ -225,7 +243,8 @@ export function dispatch(target, event, recordErrors = false) {
 
 // https://dom.spec.whatwg.org/#concept-event-listener-inner-invoke
 function invoke(target, event, listeners, capturePhase, recordErrors) {
-  for (const listener of listeners) {
+  for (let i = 0; i < listeners.length; i++) {
+    const listener = listeners[i];
     if (eventInternals.stopImmediatePropagationFlag(event)) return;
     if (listener.capture !== capturePhase) continue;
     invokeListener(target, event, listener, recordErrors);
@@ -240,13 +259,13 @@ function invokeListener(target, event, listener, recordErrors) {
   try {
     const callback = listener.callback;
     if (typeof callback === "function") {
-      callback.call(target, event);
+      ReflectApply(callback, target, [event]);
     } else {
       const handleEvent = callback.handleEvent;
       if (typeof handleEvent !== "function") {
-        throw new TypeError("The listener object has no callable 'handleEvent' property.");
+        throw new TypeErrorCtor("The listener object has no callable 'handleEvent' property.");
       }
-      handleEvent.call(callback, event);
+      ReflectApply(handleEvent, callback, [event]);
     }
   } catch (error) {
     reportException(error);
@@ -269,8 +288,8 @@ export function reportException(error) {
     return;
   }
   const event = new ErrorEvent("error", {
+    __proto__: null,
     cancelable: true,
-    message: errorMessage(error),
     error,
     ...core.errorLocation(error),
   });
@@ -291,18 +310,8 @@ export function reportError(e) {
   reportException(e);
 }
 
-function errorMessage(error) {
-  try {
-    if (error instanceof Error) {
-      return `Uncaught ${error.name}: ${error.message}`;
-    }
-    return `Uncaught ${String(error)}`;
-  } catch {
-    return "Uncaught exception";
-  }
-}
 
-const handlerValues = new WeakMap();
+const handlerValues = new SafeWeakMap();
 
 // @startup
 /**
@@ -324,7 +333,7 @@ export function defineEventHandler(proto, name, brandCheck, onSet = undefined) {
       const callable = typeof value === "function" ? value : null;
       let handlers = handlerValues.get(this);
       if (handlers === undefined) {
-        handlers = new Map();
+        handlers = new SafeMap();
         handlerValues.set(this, handlers);
       }
       let handler = handlers.get(type);
@@ -342,9 +351,9 @@ export function defineEventHandler(proto, name, brandCheck, onSet = undefined) {
           type,
           // @startup
           callback: function (event) {
-            const fn = handler.value;
-            const result = fn.call(target, event);
-            if (result === false) event.preventDefault();
+            const result = ReflectApply(handler.value, target, [event]);
+            // https://html.spec.whatwg.org/multipage/webappapis.html#the-event-handler-processing-algorithm
+            if (result === false) eventInternals.setCanceled(event);
           },
           capture: false,
           once: false,

@@ -1,8 +1,17 @@
 // AbortController and AbortSignal, as far as event listener `signal` options and user code
 // need them: https://dom.spec.whatwg.org/#aborting-ongoing-activities
 
+import {
+  listPush,
+  NumberCtor,
+  NumberIsFinite,
+  newList,
+  SafeSet,
+  TypeErrorCtor,
+} from "v8mc:00_primordials.js";
 import { DOMException } from "v8mc:02_dom_exception.js";
 import { createTrustedEvent, Event } from "v8mc:03_event.js";
+import { setTimeout } from "v8mc:09_timers.js";
 import {
   defineEventHandler,
   dispatch,
@@ -16,10 +25,12 @@ import {
   illegalInvocation,
 } from "v8mc:01_webidl.js";
 
+let isAbortSignal;
+
 export class AbortSignal extends EventTarget {
   #aborted = false;
   #reason = undefined;
-  #algorithms = new Set();
+  #algorithms = new SafeSet();
 
   constructor(key = undefined) {
     if (key !== illegalConstructorKey) throw illegalConstructor();
@@ -37,11 +48,11 @@ export class AbortSignal extends EventTarget {
 
   static timeout(milliseconds) {
     const signal = new AbortSignal(illegalConstructorKey);
-    const ms = Number(milliseconds);
-    if (!Number.isFinite(ms) || ms < 0) {
-      throw new TypeError("Failed to execute 'timeout' on 'AbortSignal': invalid delay.");
+    const ms = NumberCtor(milliseconds);
+    if (!NumberIsFinite(ms) || ms < 0) {
+      throw new TypeErrorCtor("Failed to execute 'timeout' on 'AbortSignal': invalid delay.");
     }
-    globalThis.setTimeout(() => {
+    setTimeout(() => {
       signalAbort(signal, new DOMException("The operation timed out.", "TimeoutError"));
     }, ms);
     return signal;
@@ -63,8 +74,9 @@ export class AbortSignal extends EventTarget {
   }
 
   static {
+    isAbortSignal = (s) => s !== null && typeof s === "object" && #aborted in s;
     setAbortSignalHooks({
-      isAbortSignal: (s) => s !== null && typeof s === "object" && #aborted in s,
+      isAbortSignal,
       aborted: (s) => s.#aborted,
       addAlgorithm: (s, algorithm) => {
         if (!s.#aborted) s.#algorithms.add(algorithm);
@@ -79,9 +91,10 @@ export class AbortSignal extends EventTarget {
     signal.#reason = reason === undefined
       ? new DOMException("This operation was aborted", "AbortError")
       : reason;
-    const algorithms = [...signal.#algorithms];
+    const algorithms = newList();
+    signal.#algorithms.forEach((algorithm) => listPush(algorithms, algorithm));
     signal.#algorithms.clear();
-    for (const algorithm of algorithms) algorithm();
+    for (let i = 0; i < algorithms.length; i++) algorithms[i]();
     dispatch(signal, createTrustedEvent(Event, "abort"));
   }
 }
@@ -92,7 +105,7 @@ delete AbortSignal.signalAbort;
 defineEventHandler(
   AbortSignal.prototype,
   "onabort",
-  (o) => o instanceof AbortSignal,
+  isAbortSignal,
 );
 configureInterface(AbortSignal);
 

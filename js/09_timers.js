@@ -5,18 +5,27 @@
 // checkpoint after it) when one is due, then calls `runTimer(id)`.
 
 import { core } from "v8mc:00_core.js";
+import {
+  indirectEval,
+  MathTrunc,
+  NumberCtor,
+  NumberIsFinite,
+  ReflectApply,
+  SafeMap,
+  TypeErrorCtor,
+} from "v8mc:00_primordials.js";
 import { reportException } from "v8mc:06_event_target.js";
 import { requiredArguments } from "v8mc:01_webidl.js";
 
-const timers = new Map();
+const timers = new SafeMap();
 let nextId = 1;
 let nestingLevel = 0;
 
 function toDelay(timeout) {
-  const n = Number(timeout);
+  const n = NumberCtor(timeout);
   // https://webidl.spec.whatwg.org/#es-long, then clamp negatives to zero.
-  if (!Number.isFinite(n)) return 0;
-  const long = Math.trunc(n) | 0;
+  if (!NumberIsFinite(n)) return 0;
+  const long = MathTrunc(n) | 0;
   return long < 0 ? 0 : long;
 }
 
@@ -42,9 +51,9 @@ export function runTimer(id) {
   nestingLevel = timer.nesting;
   try {
     if (typeof timer.handler === "function") {
-      Reflect.apply(timer.handler, globalThis, timer.args);
+      ReflectApply(timer.handler, globalThis, timer.args);
     } else {
-      (0, eval)(`${timer.handler}`);
+      indirectEval(`${timer.handler}`);
     }
   } catch (error) {
     reportException(error);
@@ -68,7 +77,7 @@ export function setInterval(handler, timeout = 0, ...args) {
 }
 
 function clearTimer(id) {
-  const key = Number(id);
+  const key = NumberCtor(id);
   if (timers.delete(key)) core.timerCancel(key);
 }
 
@@ -84,7 +93,7 @@ export function clearInterval(id = 0) {
 export function queueMicrotask(callback) {
   requiredArguments(arguments.length, 1, "Failed to execute 'queueMicrotask'");
   if (typeof callback !== "function") {
-    throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not a function.");
+    throw new TypeErrorCtor("Failed to execute 'queueMicrotask': parameter 1 is not a function.");
   }
   core.enqueueMicrotask(() => {
     try {

@@ -2,25 +2,31 @@
 // The clone itself is V8's ValueSerializer, run by Rust (src/clone.rs).
 
 import { core } from "v8mc:00_core.js";
+import { newList, SymbolIterator, TypeErrorCtor } from "v8mc:00_primordials.js";
 import { requiredArguments, toDictionary } from "v8mc:01_webidl.js";
 
 /** Converts a `sequence<object>` transfer list; TypeError for anything else. */
 export function toTransferList(value, prefix) {
-  if (value === undefined) return [];
-  if (value === null || typeof value !== "object" || typeof value[Symbol.iterator] !== "function") {
-    throw new TypeError(`${prefix}: the transfer list is not a sequence.`);
+  if (value === undefined) return newList();
+  if (value === null || typeof value !== "object" || typeof value[SymbolIterator] !== "function") {
+    throw new TypeErrorCtor(`${prefix}: the transfer list is not a sequence.`);
   }
-  const list = [...value];
-  for (const item of list) {
+  // The sequence is iterated with its own iterator (WebIDL), then kept in a list of ours.
+  const items = [...value];
+  const list = newList();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
     if (item === null || (typeof item !== "object" && typeof item !== "function")) {
-      throw new TypeError(`${prefix}: the transfer list may only contain objects.`);
+      throw new TypeErrorCtor(`${prefix}: the transfer list may only contain objects.`);
     }
+    list[i] = item;
   }
   return list;
 }
 
-let transferKeys = (transfer) => transfer.map(() => -2);
-let detachTransferred = () => {};
+// Replaced by MessagePort's (js/12_message_port.js) when it loads.
+let transferKeys = null;
+let detachTransferred = null;
 
 /**
  * MessagePort (defined later in load order) registers how the entries of a transfer list are

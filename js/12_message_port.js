@@ -7,6 +7,7 @@
 // behaviour and are listed in the README.
 
 import { core } from "v8mc:00_core.js";
+import { ErrorCtor, newList, ObjectFreeze, SymbolIterator } from "v8mc:00_primordials.js";
 import {
   LISTEN_CLOSE,
   LISTEN_MESSAGE,
@@ -35,9 +36,6 @@ import {
   toDictionary,
 } from "v8mc:01_webidl.js";
 
-const ArrayPrototypeMap = Array.prototype.map;
-const ObjectFreeze = Object.freeze;
-const ReflectApply = Reflect.apply;
 const EMPTY = ObjectFreeze([]);
 
 let entangle;
@@ -114,7 +112,7 @@ export class MessagePort extends EventTarget {
     // WebIDL overload resolution between (any, sequence<object>) and (any, options).
     if (
       transferOrOptions !== null && typeof transferOrOptions === "object" &&
-      typeof transferOrOptions[Symbol.iterator] === "function"
+      typeof transferOrOptions[SymbolIterator] === "function"
     ) {
       transfer = toTransferList(transferOrOptions, prefix);
     } else {
@@ -124,7 +122,7 @@ export class MessagePort extends EventTarget {
       postPlain(this, message);
       return;
     }
-    if (!transferAllowed) throw new Error("Transfer list is not supported");
+    if (!transferAllowed) throw new ErrorCtor("Transfer list is not supported");
     const keys = transferKeys(transfer);
     this.#peerHere = core.portPost(this.#key, message, transfer, keys);
     detachTransferred(transfer, keys);
@@ -152,9 +150,12 @@ setMessagePortCheck(isMessagePort);
 
 /** What Rust needs to know of each entry of a transfer list (src/context/messaging.rs). */
 function transferKeys(transfer) {
-  return ReflectApply(ArrayPrototypeMap, transfer, [
-    (item) => (isMessagePort(item) ? keyOf(item) : TRANSFER_NOT_A_PORT),
-  ]);
+  const keys = newList();
+  for (let i = 0; i < transfer.length; i++) {
+    const item = transfer[i];
+    keys[i] = isMessagePort(item) ? keyOf(item) : TRANSFER_NOT_A_PORT;
+  }
+  return keys;
 }
 
 /** After a successful transfer: the ports that went are detached here. */
@@ -178,8 +179,9 @@ function observeListeners(target, type, count) {
 setListenerObserver(observeListeners);
 
 // @startup
-// Setting onmessage starts the port (the spec's "first time onmessage is set" step).
-const startPort = (port) => port.start();
+// Setting onmessage starts the port (the spec's "first time onmessage is set" step), whatever
+// a script made of MessagePort.prototype.start.
+const startPort = (port) => core.portStart(keyOf(port));
 defineEventHandler(MessagePort.prototype, "onmessage", isMessagePort, startPort);
 defineEventHandler(MessagePort.prototype, "onmessageerror", isMessagePort);
 defineEventHandler(MessagePort.prototype, "onclose", isMessagePort);

@@ -4,6 +4,13 @@
 // it too. Absent: PerformanceObserver, resource, navigation and event timing.
 
 import { core } from "v8mc:00_core.js";
+import {
+  listPush,
+  newList,
+  NumberIsFinite,
+  ObjectSetPrototypeOf,
+  TypeErrorCtor,
+} from "v8mc:00_primordials.js";
 import { DOMException } from "v8mc:02_dom_exception.js";
 import { EventTarget } from "v8mc:06_event_target.js";
 import {
@@ -16,15 +23,12 @@ import {
   toDOMString,
 } from "v8mc:01_webidl.js";
 
-const ArrayPrototypeFilter = Array.prototype.filter;
-const ArrayPrototypeSort = Array.prototype.sort;
-const NumberIsFinite = Number.isFinite;
-const ReflectApply = Reflect.apply;
+const ArrayPrototype = Array.prototype;
 
 /** https://webidl.spec.whatwg.org/#es-double */
 function toDouble(value, prefix, what) {
   const n = +value;
-  if (!NumberIsFinite(n)) throw new TypeError(`${prefix}: ${what} is not a finite number.`);
+  if (!NumberIsFinite(n)) throw new TypeErrorCtor(`${prefix}: ${what} is not a finite number.`);
   return n;
 }
 
@@ -32,6 +36,10 @@ function toDouble(value, prefix, what) {
 function cloneDetail(detail) {
   return detail === undefined || detail === null ? null : core.structuredClone(detail, []);
 }
+
+let entryName;
+let entryTypeOf;
+let entryStart;
 
 export class PerformanceEntry {
   #name;
@@ -49,6 +57,12 @@ export class PerformanceEntry {
 
   #check() {
     if (!(#name in this)) throw illegalInvocation();
+  }
+  static {
+    // The entries' own state, for the internals (a script may redefine the getters).
+    entryName = (entry) => entry.#name;
+    entryTypeOf = (entry) => entry.#entryType;
+    entryStart = (entry) => entry.#startTime;
   }
   get name() {
     this.#check();
@@ -90,7 +104,7 @@ export class PerformanceMark extends PerformanceEntry {
     let startTime = core.now();
     if (options.startTime !== undefined) {
       startTime = toDouble(options.startTime, prefix, "startTime");
-      if (startTime < 0) throw new TypeError(`${prefix}: startTime cannot be negative.`);
+      if (startTime < 0) throw new TypeErrorCtor(`${prefix}: startTime cannot be negative.`);
     }
     super(illegalConstructorKey, name, "mark", startTime, 0);
     this.#detail = cloneDetail(options.detail);
@@ -119,19 +133,35 @@ export class PerformanceMeasure extends PerformanceEntry {
 }
 configureInterface(PerformanceMeasure);
 
-/** The user timing entries, in the order they were made. */
-let entries = [];
+/** The user timing entries, in the order they were made (a list of newList). */
+let entries = newList();
 
+/** The entries that pass `test`, as an array for the script, by startTime (stable). */
 function entriesWhere(test) {
-  const found = ReflectApply(ArrayPrototypeFilter, entries, [test]);
-  // Chronological by startTime; the sort is stable, so ties keep their order.
-  return ReflectApply(ArrayPrototypeSort, found, [(a, b) => a.startTime - b.startTime]);
+  const found = newList();
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (!test(entry)) continue;
+    // Insertion keeps ties in the order they were made.
+    let j = found.length;
+    while (j > 0 && entryStart(found[j - 1]) > entryStart(entry)) {
+      found[j] = found[j - 1];
+      j--;
+    }
+    found[j] = entry;
+  }
+  return ObjectSetPrototypeOf(found, ArrayPrototype);
 }
 
 function clearEntries(entryType, name) {
-  entries = ReflectApply(ArrayPrototypeFilter, entries, [
-    (entry) => entry.entryType !== entryType || (name !== undefined && entry.name !== name),
-  ]);
+  const kept = newList();
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (entryTypeOf(entry) !== entryType || (name !== undefined && entryName(entry) !== name)) {
+      listPush(kept, entry);
+    }
+  }
+  entries = kept;
 }
 
 /** https://w3c.github.io/user-timing/#convert-a-mark-to-a-timestamp */
@@ -139,12 +169,12 @@ function markToTimestamp(mark, prefix) {
   if (typeof mark === "string") {
     for (let i = entries.length - 1; i >= 0; i--) {
       const entry = entries[i];
-      if (entry.entryType === "mark" && entry.name === mark) return entry.startTime;
+      if (entryTypeOf(entry) === "mark" && entryName(entry) === mark) return entryStart(entry);
     }
     throw new DOMException(`${prefix}: The mark '${mark}' does not exist.`, "SyntaxError");
   }
   const time = toDouble(mark, prefix, "a mark's time");
-  if (time < 0) throw new TypeError(`${prefix}: a mark's time cannot be negative.`);
+  if (time < 0) throw new TypeErrorCtor(`${prefix}: a mark's time cannot be negative.`);
   return time;
 }
 
@@ -153,39 +183,47 @@ function toMark(value) {
   return typeof value === "number" ? value : toDOMString(value);
 }
 
+let isPerformance;
+
 export class Performance extends EventTarget {
+  #brand = true;
+
   constructor(key = undefined) {
     if (key !== illegalConstructorKey) throw illegalConstructor();
     super();
   }
 
+  static {
+    isPerformance = (value) => value !== null && typeof value === "object" && #brand in value;
+  }
+
   now() {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     return core.now();
   }
 
   get timeOrigin() {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     return core.timeOrigin();
   }
 
   toJSON() {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     return { timeOrigin: core.timeOrigin() };
   }
 
   // https://w3c.github.io/user-timing/#mark-method
   mark(markName, markOptions = undefined) {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     requiredArguments(arguments.length, 1, "Failed to execute 'mark' on 'Performance'");
     const entry = new PerformanceMark(markName, markOptions);
-    entries[entries.length] = entry;
+    listPush(entries, entry);
     return entry;
   }
 
   // https://w3c.github.io/user-timing/#measure-method
   measure(measureName, startOrMeasureOptions = undefined, endMark = undefined) {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     const prefix = "Failed to execute 'measure' on 'Performance'";
     requiredArguments(arguments.length, 1, prefix);
     const name = toDOMString(measureName);
@@ -195,13 +233,13 @@ export class Performance extends EventTarget {
       options = { start, end, duration, detail };
       if (start !== undefined || end !== undefined || duration !== undefined || detail !== undefined) {
         if (endMark !== undefined) {
-          throw new TypeError(`${prefix}: an end mark cannot be given with measure options.`);
+          throw new TypeErrorCtor(`${prefix}: an end mark cannot be given with measure options.`);
         }
         if (start === undefined && end === undefined) {
-          throw new TypeError(`${prefix}: measure options need a start or an end.`);
+          throw new TypeErrorCtor(`${prefix}: measure options need a start or an end.`);
         }
         if (start !== undefined && end !== undefined && duration !== undefined) {
-          throw new TypeError(`${prefix}: measure options cannot have start, end and duration.`);
+          throw new TypeErrorCtor(`${prefix}: measure options cannot have start, end and duration.`);
         }
       }
     }
@@ -234,38 +272,40 @@ export class Performance extends EventTarget {
       endTime - startTime,
       detail,
     );
-    entries[entries.length] = entry;
+    listPush(entries, entry);
     return entry;
   }
 
   clearMarks(markName = undefined) {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     clearEntries("mark", markName === undefined ? undefined : toDOMString(markName));
   }
 
   clearMeasures(measureName = undefined) {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     clearEntries("measure", measureName === undefined ? undefined : toDOMString(measureName));
   }
 
   getEntries() {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     return entriesWhere(() => true);
   }
 
   getEntriesByType(type) {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     requiredArguments(arguments.length, 1, "Failed to execute 'getEntriesByType' on 'Performance'");
     type = toDOMString(type);
-    return entriesWhere((entry) => entry.entryType === type);
+    return entriesWhere((entry) => entryTypeOf(entry) === type);
   }
 
   getEntriesByName(name, type = undefined) {
-    if (!(this instanceof Performance)) throw illegalInvocation();
+    if (!isPerformance(this)) throw illegalInvocation();
     requiredArguments(arguments.length, 1, "Failed to execute 'getEntriesByName' on 'Performance'");
     name = toDOMString(name);
     type = type === undefined ? undefined : toDOMString(type);
-    return entriesWhere((entry) => entry.name === name && (type === undefined || entry.entryType === type));
+    return entriesWhere(
+      (entry) => entryName(entry) === name && (type === undefined || entryTypeOf(entry) === type),
+    );
   }
 }
 configureInterface(Performance);

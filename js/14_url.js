@@ -5,17 +5,26 @@
 
 import { core } from "v8mc:00_core.js";
 import {
+  listPush,
+  newList,
+  ObjectSetPrototypeOf,
+  ReflectApply,
+  ReflectGetOwnPropertyDescriptor,
+  ReflectOwnKeys,
+  SafeWeakMap,
+  SymbolIterator,
+  TypeErrorCtor,
+} from "v8mc:00_primordials.js";
+import {
   configureInterface,
   illegalInvocation,
   requiredArguments,
   toUSVString,
 } from "v8mc:01_webidl.js";
 
-const ArrayPrototypeSort = Array.prototype.sort;
-const ReflectApply = Reflect.apply;
-const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
-const ReflectOwnKeys = Reflect.ownKeys;
-const SymbolIterator = Symbol.iterator;
+const ArrayPrototype = Array.prototype;
+const ObjectCreate = Object.create;
+const StringPrototypeSlice = String.prototype.slice;
 const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
 
 /** `url`'s components after its setter `name` ran; URLSearchParams reaches URL through it. */
@@ -30,7 +39,7 @@ export class URL {
     const prefix = "Failed to construct 'URL'";
     requiredArguments(arguments.length, 1, prefix);
     const parts = parse(url, base);
-    if (parts === null) throw new TypeError(`${prefix}: Invalid URL`);
+    if (parts === null) throw new TypeErrorCtor(`${prefix}: Invalid URL`);
     this.#parts = parts;
     this.#searchParams = newSearchParams(this, parts.search);
   }
@@ -152,9 +161,17 @@ function parse(url, base) {
   return core.urlParse(toUSVString(url), base === undefined ? undefined : toUSVString(base));
 }
 
-/** The list a URLSearchParams keeps: [name, value, name, value, ...]. */
+/** The list a URLSearchParams keeps: [name, value, name, value, ...] (a newList). */
 function listOf(query) {
-  return query === "" ? [] : core.formParse(query[0] === "?" ? query.slice(1) : query);
+  if (query === "") return newList();
+  const body = query[0] === "?" ? ReflectApply(StringPrototypeSlice, query, [1]) : query;
+  return ObjectSetPrototypeOf(core.formParse(body), null);
+}
+
+/** Appends a name-value pair to a list. */
+function pushPair(list, name, value) {
+  listPush(list, name);
+  listPush(list, value);
 }
 
 let newSearchParams;
@@ -164,7 +181,7 @@ let pairAt;
 
 export class URLSearchParams {
   /** Names and values, flat: [name0, value0, name1, value1, ...]. */
-  #list = [];
+  #list = newList();
   /** The URL whose query this is, or null. */
   #url = null;
 
@@ -174,24 +191,27 @@ export class URLSearchParams {
     if (init !== null && (typeof init === "object" || typeof init === "function")) {
       if (init[SymbolIterator] !== undefined) {
         if (typeof init[SymbolIterator] !== "function") {
-          throw new TypeError(`${prefix}: The object's Symbol.iterator is not a function.`);
+          throw new TypeErrorCtor(`${prefix}: The object's Symbol.iterator is not a function.`);
         }
         for (const pair of init) {
           if (pair === null || typeof pair !== "object" || typeof pair[SymbolIterator] !== "function") {
-            throw new TypeError(`${prefix}: Each pair must be an iterable [name, value] sequence.`);
+            throw new TypeErrorCtor(`${prefix}: Each pair must be an iterable [name, value] sequence.`);
           }
+          // Each pair is a sequence, iterated with its own iterator (WebIDL).
           const items = [...pair];
           if (items.length !== 2) {
-            throw new TypeError(`${prefix}: Each pair must have exactly two items.`);
+            throw new TypeErrorCtor(`${prefix}: Each pair must have exactly two items.`);
           }
-          this.#list.push(toUSVString(items[0]), toUSVString(items[1]));
+          pushPair(this.#list, toUSVString(items[0]), toUSVString(items[1]));
         }
       } else {
         // A record<USVString, USVString>: own enumerable keys, in order.
-        for (const key of ReflectOwnKeys(init)) {
+        const keys = ReflectOwnKeys(init);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i];
           const descriptor = ReflectGetOwnPropertyDescriptor(init, key);
           if (descriptor === undefined || !descriptor.enumerable) continue;
-          this.#list.push(toUSVString(key), toUSVString(init[key]));
+          pushPair(this.#list, toUSVString(key), toUSVString(init[key]));
         }
       }
     } else {
@@ -230,7 +250,7 @@ export class URLSearchParams {
   append(name, value) {
     this.#check();
     requiredArguments(arguments.length, 2, "Failed to execute 'append' on 'URLSearchParams'");
-    this.#list.push(toUSVString(name), toUSVString(value));
+    pushPair(this.#list, toUSVString(name), toUSVString(value));
     this.#update();
   }
 
@@ -239,10 +259,10 @@ export class URLSearchParams {
     requiredArguments(arguments.length, 1, "Failed to execute 'delete' on 'URLSearchParams'");
     name = toUSVString(name);
     if (value !== undefined) value = toUSVString(value);
-    const kept = [];
+    const kept = newList();
     for (let i = 0; i < this.#list.length; i += 2) {
       if (this.#list[i] === name && (value === undefined || this.#list[i + 1] === value)) continue;
-      kept.push(this.#list[i], this.#list[i + 1]);
+      pushPair(kept, this.#list[i], this.#list[i + 1]);
     }
     this.#list = kept;
     this.#update();
@@ -262,11 +282,11 @@ export class URLSearchParams {
     this.#check();
     requiredArguments(arguments.length, 1, "Failed to execute 'getAll' on 'URLSearchParams'");
     name = toUSVString(name);
-    const values = [];
+    const values = newList();
     for (let i = 0; i < this.#list.length; i += 2) {
-      if (this.#list[i] === name) values.push(this.#list[i + 1]);
+      if (this.#list[i] === name) listPush(values, this.#list[i + 1]);
     }
-    return values;
+    return ObjectSetPrototypeOf(values, ArrayPrototype);
   }
 
   has(name, value = undefined) {
@@ -287,17 +307,17 @@ export class URLSearchParams {
     requiredArguments(arguments.length, 2, "Failed to execute 'set' on 'URLSearchParams'");
     name = toUSVString(name);
     value = toUSVString(value);
-    const list = [];
+    const list = newList();
     let found = false;
     for (let i = 0; i < this.#list.length; i += 2) {
       if (this.#list[i] !== name) {
-        list.push(this.#list[i], this.#list[i + 1]);
+        pushPair(list, this.#list[i], this.#list[i + 1]);
       } else if (!found) {
         found = true;
-        list.push(name, value);
+        pushPair(list, name, value);
       }
     }
-    if (!found) list.push(name, value);
+    if (!found) pushPair(list, name, value);
     this.#list = list;
     this.#update();
   }
@@ -305,11 +325,20 @@ export class URLSearchParams {
   // https://url.spec.whatwg.org/#dom-urlsearchparams-sort: stable, by the names' code units.
   sort() {
     this.#check();
-    const pairs = [];
-    for (let i = 0; i < this.#list.length; i += 2) pairs.push([this.#list[i], this.#list[i + 1]]);
-    ReflectApply(ArrayPrototypeSort, pairs, [(a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)]);
-    this.#list = [];
-    for (const [name, value] of pairs) this.#list.push(name, value);
+    // An insertion sort of the pairs: stable, and lists are short.
+    const list = this.#list;
+    for (let i = 2; i < list.length; i += 2) {
+      const name = list[i];
+      const value = list[i + 1];
+      let j = i;
+      while (j > 0 && list[j - 2] > name) {
+        list[j] = list[j - 2];
+        list[j + 1] = list[j - 1];
+        j -= 2;
+      }
+      list[j] = name;
+      list[j + 1] = value;
+    }
     this.#update();
   }
 
@@ -322,7 +351,7 @@ export class URLSearchParams {
     this.#check();
     requiredArguments(arguments.length, 1, "Failed to execute 'forEach' on 'URLSearchParams'");
     if (typeof callback !== "function") {
-      throw new TypeError("Failed to execute 'forEach' on 'URLSearchParams': not a function.");
+      throw new TypeErrorCtor("Failed to execute 'forEach' on 'URLSearchParams': not a function.");
     }
     for (let i = 0; i < this.#list.length; i += 2) {
       ReflectApply(callback, thisArg, [this.#list[i + 1], this.#list[i], this]);
@@ -358,8 +387,8 @@ Reflect.defineProperty(URLSearchParams.prototype, SymbolIterator, {
 configureInterface(URLSearchParams);
 
 // https://webidl.spec.whatwg.org/#es-default-iterator-object
-const iterators = new WeakMap();
-const URLSearchParamsIteratorPrototype = Object.create(IteratorPrototype, {
+const iterators = new SafeWeakMap();
+const URLSearchParamsIteratorPrototype = ObjectCreate(IteratorPrototype, {
   next: {
     value: function next() {
       const state = iterators.get(this);
@@ -378,7 +407,7 @@ const URLSearchParamsIteratorPrototype = Object.create(IteratorPrototype, {
 });
 
 function newIterator(target, kind) {
-  const iterator = Object.create(URLSearchParamsIteratorPrototype);
+  const iterator = ObjectCreate(URLSearchParamsIteratorPrototype);
   iterators.set(iterator, { target, kind, index: 0 });
   return iterator;
 }

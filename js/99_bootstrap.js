@@ -125,6 +125,7 @@ function applyCompat(compat) {
 /** Fires `unhandledrejection`; returns true when no listener canceled it. */
 function unhandledRejection(promise, reason) {
   const event = createTrustedEvent(PromiseRejectionEvent, "unhandledrejection", {
+    __proto__: null,
     cancelable: true,
     promise,
     reason,

@@ -33,6 +33,9 @@ struct JsCompat {
 /// otherwise). After installing, drive message delivery and timers with
 /// [`crate::run_tasks`]; see `examples/embed.rs`. One context per isolate is supported.
 ///
+/// Install before any script runs in `context`: the internals keep the built-ins they use as
+/// they find them then (js/00_primordials.js), so that scripts cannot reach them later.
+///
 /// ```no_run
 /// # fn demo(scope: &mut v8::PinScope<'_, '_, ()>) {
 /// let context = v8::Context::new(scope, Default::default());

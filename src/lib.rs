@@ -32,6 +32,8 @@ mod compat;
 mod context;
 mod error;
 mod event_loop;
+#[cfg(feature = "fuzzing")]
+mod fuzzing;
 mod install;
 mod js_sources;
 mod modules;

@@ -1,7 +1,7 @@
 // The natives on the bindings object, in the order of the V8 external-reference table. build.rs
 // includes this file too: the startup snapshot refers to natives by their index here, so the
 // library's table (src/context/natives.rs) must list them in the same order (a test checks it).
-pub(crate) const NATIVE_NAMES: [&str; 25] = [
+pub(crate) const NATIVE_NAMES: [&str; 26] = [
   "print",
   "now",
   "timeOrigin",
@@ -27,4 +27,5 @@ pub(crate) const NATIVE_NAMES: [&str; 25] = [
   "urlSet",
   "formParse",
   "formSerialize",
+  "valueKind",
 ];

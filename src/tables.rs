@@ -45,6 +45,24 @@ shared_constants! {
   /// peer closes and the listener hears it.
   LISTEN_CLOSE = 1,
 
+  // What `valueKind` says of a value (js/08_console.js formats by it): V8's own type checks,
+  // which no script can redefine, unlike `instanceof` or `Symbol.toStringTag`.
+  VALUE_OTHER = 0,
+  VALUE_ERROR = 1,
+  VALUE_DATE = 2,
+  VALUE_REGEXP = 3,
+  VALUE_MAP = 4,
+  VALUE_SET = 5,
+  VALUE_WEAK_MAP = 6,
+  VALUE_WEAK_SET = 7,
+  VALUE_PROMISE = 8,
+  VALUE_ARRAY_BUFFER = 9,
+  VALUE_TYPED_ARRAY = 10,
+  VALUE_DATA_VIEW = 11,
+  VALUE_ARRAY = 12,
+  VALUE_PROXY = 13,
+  VALUE_SHARED_ARRAY_BUFFER = 14,
+
   // Keys JS gives a transfer list's entries (src/ports): a MessagePort's key is >= 0.
   /// A MessagePort that was transferred or closed.
   TRANSFER_DETACHED_PORT = -1,

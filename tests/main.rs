@@ -12,6 +12,7 @@ mod embed;
 mod event_loop;
 mod events;
 mod gating;
+mod hardening;
 mod memory;
 mod messaging;
 mod modules;

@@ -42,6 +42,7 @@ pub(crate) fn natives() -> [(&'static str, v8::FunctionCallback); NATIVE_NAMES.l
     ("urlSet", url_set.map_fn_to()),
     ("formParse", form_parse.map_fn_to()),
     ("formSerialize", form_serialize.map_fn_to()),
+    ("valueKind", value_kind.map_fn_to()),
   ]
 }
 
@@ -244,16 +245,64 @@ fn error_location<'s>(
       .unwrap_or_else(|| v8::String::empty(scope).into());
     let lineno = v8::Integer::new(scope, message.get_line_number(scope).unwrap_or(0) as i32);
     let colno = v8::Integer::new(scope, (message.get_start_column() as i32).saturating_add(1));
+    // V8's own text for an uncaught value ("Uncaught TypeError: x", "Uncaught 3").
+    let text = message.get(scope);
     for (name, value) in [
+      ("message", text.into()),
       ("filename", filename),
       ("lineno", lineno.into()),
       ("colno", colno.into()),
     ] {
       let key = v8::String::new(scope, name).expect("short string");
-      result.set(scope, key.into(), value);
+      // Defined, not set: a setter on Object.prototype must not see it.
+      result.create_data_property(scope, key.into(), value);
     }
     rv.set(result.into());
   });
+}
+
+/// `valueKind(value)`: one of the `VALUE_*` codes of `crate::tables`, from V8's type checks (no
+/// JS runs, so a script cannot answer in V8's place).
+fn value_kind<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  use crate::tables::*;
+  let value = args.get(0);
+  let kind = if value.is_proxy() {
+    VALUE_PROXY
+  } else if value.is_native_error() {
+    VALUE_ERROR
+  } else if value.is_date() {
+    VALUE_DATE
+  } else if value.is_reg_exp() {
+    VALUE_REGEXP
+  } else if value.is_map() {
+    VALUE_MAP
+  } else if value.is_set() {
+    VALUE_SET
+  } else if value.is_weak_map() {
+    VALUE_WEAK_MAP
+  } else if value.is_weak_set() {
+    VALUE_WEAK_SET
+  } else if value.is_promise() {
+    VALUE_PROMISE
+  } else if value.is_array_buffer() {
+    VALUE_ARRAY_BUFFER
+  } else if value.is_shared_array_buffer() {
+    VALUE_SHARED_ARRAY_BUFFER
+  } else if value.is_typed_array() {
+    VALUE_TYPED_ARRAY
+  } else if value.is_data_view() {
+    VALUE_DATA_VIEW
+  } else if value.is_array() {
+    VALUE_ARRAY
+  } else {
+    VALUE_OTHER
+  };
+  let _ = scope;
+  rv.set_int32(kind);
 }
 
 fn enqueue_microtask<'s>(
