@@ -5,8 +5,8 @@
 // whose own enumerable properties are all data properties (src/clone/kind.rs proves it from
 // their hidden class), arrays of a fast elements kind without named properties, primitives,
 // dates, regexps, boxed primitives, Maps, Sets, ArrayBuffers and views on them. Anything else
-// (a getter, a proxy, an error, a platform object, a function, a SharedArrayBuffer, nesting
-// deeper than MAX_DEPTH) makes it give up before it has read a single property that could run
+// (a getter, a proxy, an error, a platform object, a function, a SharedArrayBuffer, a BigInt,
+// nesting deeper than MAX_DEPTH, a message that may be over the size limit) makes it give up before it has read a single property that could run
 // code, and the whole message goes through the serializer instead. So the copy is the
 // serializer's result or there is none: getters never run twice and no value is copied
 // differently in part (tests/copy.rs checks it against structuredClone on random values).
@@ -19,9 +19,9 @@
 import { core } from "v8mc:00_core.js";
 import * as kinds from "v8mc:00_tables.js";
 
+const ArrayBufferPrototypeGetByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
 const ArrayCtor = Array;
 const ArrayFrom = Array.from;
-const BigIntPrototypeValueOf = BigInt.prototype.valueOf;
 const BooleanCtor = Boolean;
 const BooleanPrototypeValueOf = Boolean.prototype.valueOf;
 const DataViewCtor = DataView;
@@ -38,7 +38,6 @@ const MapPrototypeGet = Map.prototype.get;
 const MapPrototypeSet = Map.prototype.set;
 const NumberCtor = Number;
 const NumberPrototypeValueOf = Number.prototype.valueOf;
-const ObjectCtor = Object;
 const ObjectHasOwn = Object.hasOwn;
 const ObjectKeys = Object.keys;
 const ObjectSetPrototypeOf = Object.setPrototypeOf;
@@ -82,6 +81,19 @@ const GIVE_UP = Object.freeze({ __proto__: null });
 
 /** Nesting deeper than this goes to the serializer (the copy recurses on the JS stack). */
 const MAX_DEPTH = 256;
+
+// The size limit of a message (RuntimeOptions::max_message_size) is on its serialized form.
+// The copy charges each value at least what the serializer would write for it (a tag, varints
+// and padding fit in 16 bytes; a string's characters 2 bytes each) and gives up when the limit
+// is spent: a copy is made only where the serialized message would be under the limit, and the
+// serializer decides the rest, so the limit acts the same with or without the copy.
+/** The limit in bytes, written by Rust (src/context/messaging.rs). */
+export const messageLimit = new Float64Array(1);
+messageLimit[0] = kinds.DEFAULT_MAX_MESSAGE_SIZE;
+/** What is left of the limit during a copy. */
+let budget = 0;
+/** A value's bytes besides its contents, at most. */
+const VALUE_COST = 16;
 /** Buffers from this size up are copied by Rust (one copy, src/array_buffers.rs). */
 const NATIVE_COPY_MIN = 4096;
 
@@ -174,6 +186,8 @@ const ARRAY_LITERAL_MAX = 16;
 /** False where the embedder disallows code generation from strings: copies go generic. */
 let canCompile = true;
 let shapeCount = 0;
+/** What the keys of the last shape found cost (see `budget`). */
+let shapeCost = 0;
 /** First key (or "" for none) -> the shapes with that first key. */
 const shapes = new MapCtor();
 let lastShape = null;
@@ -201,7 +215,10 @@ function sameKeys(a, b) {
 // @startup
 /** The compiled copier of objects with exactly `keys`, or null (too many keys or shapes). */
 function shapeFor(keys) {
-  if (lastShape !== null && sameKeys(keys, lastShape.keys)) return lastShape.copy;
+  if (lastShape !== null && sameKeys(keys, lastShape.keys)) {
+    shapeCost = lastShape.cost;
+    return lastShape.copy;
+  }
   if (keys.length > SHAPE_MAX_KEYS) return null;
   const first = keys.length === 0 ? "" : keys[0];
   let list = ReflectApply(MapPrototypeGet, shapes, [first]);
@@ -209,6 +226,7 @@ function shapeFor(keys) {
     for (let i = 0; i < list.length; i++) {
       if (sameKeys(keys, list[i].keys)) {
         lastShape = list[i];
+        shapeCost = lastShape.cost;
         return lastShape.copy;
       }
     }
@@ -229,9 +247,18 @@ function shapeFor(keys) {
     list = newList();
     ReflectApply(MapPrototypeSet, shapes, [first, list]);
   }
-  lastShape = { __proto__: null, keys: own, copy };
+  lastShape = { __proto__: null, keys: own, copy, cost: keysCost(keys) };
   list[list.length] = lastShape;
+  shapeCost = lastShape.cost;
   return copy;
+}
+
+// @startup
+/** What a list of property names costs in the serialized form, at most. */
+function keysCost(keys) {
+  let cost = 0;
+  for (let i = 0; i < keys.length; i++) cost += VALUE_COST + 2 * keys[i].length;
+  return cost;
 }
 
 // @startup
@@ -256,12 +283,24 @@ function copyValue(value, holder, key, depth) {
   if (typeof value === "object") {
     return value === null ? null : copyObject(value, holder, key, depth);
   }
-  if (typeof value === "function" || typeof value === "symbol") throw GIVE_UP;
+  if (typeof value === "string") {
+    budget -= VALUE_COST + 2 * value.length;
+    if (budget < 0) throw GIVE_UP;
+    return value;
+  }
+  // A BigInt's size is not known without reading it: the serializer takes it.
+  if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
+    throw GIVE_UP;
+  }
+  budget -= VALUE_COST;
   return value;
 }
 
 // @startup
 function copyObject(object, holder, key, depth) {
+  // The object itself, or a reference to it.
+  budget -= VALUE_COST;
+  if (budget < 0) throw GIVE_UP;
   const seen = slotOf(object);
   if (seen !== -1) {
     const copy = copies[seen];
@@ -282,6 +321,7 @@ function copyObject(object, holder, key, depth) {
     const keys = ObjectKeys(object);
     const slot = addSlot(object);
     const copier = shapeFor(keys);
+    budget -= copier !== null ? shapeCost : keysCost(keys);
     return finish(slot, copier !== null
       ? copier(object, copyValue, slot, depth + 1)
       : copyGeneric(object, keys, slot, depth + 1));
@@ -307,6 +347,7 @@ function copyGeneric(object, keys, slot, depth) {
 function copyPacked(array, depth) {
   const slot = addSlot(array);
   const n = array.length;
+  budget -= VALUE_COST * n;
   const literal = n <= ARRAY_LITERAL_MAX ? arrayLiteral(n) : null;
   if (literal !== null) return finish(slot, literal(array, copyValue, slot, depth));
   return finish(
@@ -322,6 +363,7 @@ function copyPacked(array, depth) {
 function copyHoley(array, depth) {
   const slot = addSlot(array);
   const n = array.length;
+  budget -= VALUE_COST * n;
   const copy = new ArrayCtor(n);
   for (let i = 0; i < n; i++) {
     if (ObjectHasOwn(array, i)) defineData(copy, i, copyValue(array[i], slot, i, depth));
@@ -331,6 +373,8 @@ function copyHoley(array, depth) {
 
 /** A copy of a buffer's bytes (the caller checked it is neither shared nor resizable). */
 function copyBuffer(buffer) {
+  budget -= VALUE_COST + ReflectApply(ArrayBufferPrototypeGetByteLength, buffer, []);
+  if (budget < 0) throw GIVE_UP;
   const slot = addSlot(buffer);
   return finish(slot, core.copyBuffer(buffer));
 }
@@ -346,16 +390,22 @@ function copyBuiltin(object, kind, depth) {
         if (ReflectApply(regExpFlags[i][1], object, [])) flags += regExpFlags[i][0];
       }
       const source = ReflectApply(regExpSource, object, []);
+      budget -= 2 * source.length;
       return finish(addSlot(object), new RegExpCtor(source, flags));
     }
     case kinds.CLONE_NUMBER_OBJECT:
       return finish(addSlot(object), new NumberCtor(ReflectApply(NumberPrototypeValueOf, object, [])));
-    case kinds.CLONE_STRING_OBJECT:
-      return finish(addSlot(object), new StringCtor(ReflectApply(StringPrototypeValueOf, object, [])));
+    case kinds.CLONE_STRING_OBJECT: {
+      const string = ReflectApply(StringPrototypeValueOf, object, []);
+      budget -= 2 * string.length;
+      if (budget < 0) throw GIVE_UP;
+      return finish(addSlot(object), new StringCtor(string));
+    }
     case kinds.CLONE_BOOLEAN_OBJECT:
       return finish(addSlot(object), new BooleanCtor(ReflectApply(BooleanPrototypeValueOf, object, [])));
     case kinds.CLONE_BIGINT_OBJECT:
-      return finish(addSlot(object), ObjectCtor(ReflectApply(BigIntPrototypeValueOf, object, [])));
+      // As a BigInt primitive: its size is not known without reading it.
+      throw GIVE_UP;
     case kinds.CLONE_MAP: {
       // As the serializer: the entries as they are now, then each copied.
       const entries = newList();
@@ -388,6 +438,7 @@ function copyBuiltin(object, kind, depth) {
     case kinds.CLONE_ARRAY_BUFFER:
       return copyBuffer(object);
     case kinds.CLONE_TYPED_ARRAY: {
+      budget -= VALUE_COST;
       const buffer = ReflectApply(TypedArrayPrototypeGetBuffer, object, []);
       const seen = slotOf(buffer);
       const copiedBuffer = seen !== -1 ? copies[seen] : copyBuffer(buffer);
@@ -398,6 +449,7 @@ function copyBuiltin(object, kind, depth) {
       return finish(addSlot(object), new Ctor(copiedBuffer, offset, length));
     }
     case kinds.CLONE_DATA_VIEW: {
+      budget -= VALUE_COST;
       const buffer = ReflectApply(DataViewPrototypeGetBuffer, object, []);
       const seen = slotOf(buffer);
       const copiedBuffer = seen !== -1 ? copies[seen] : copyBuffer(buffer);
@@ -416,11 +468,19 @@ function copyBuiltin(object, kind, depth) {
  * serializer must make it (nothing observable happened then).
  */
 export function copyMessage(message) {
+  // The header, and the value's own bytes below.
+  budget = messageLimit[0] - VALUE_COST;
   if (typeof message !== "object" || message === null) {
-    return typeof message === "function" || typeof message === "symbol" ? NOT_COPIED : message;
+    if (typeof message === "string") {
+      return VALUE_COST + 2 * message.length <= budget ? message : NOT_COPIED;
+    }
+    const plain = typeof message !== "function" && typeof message !== "symbol" &&
+      typeof message !== "bigint";
+    return plain ? message : NOT_COPIED;
   }
   try {
     const copy = copyObject(message, -1, undefined, 0);
+    if (budget < 0) return NOT_COPIED;
     for (let i = 0; i < fixups.length; i += 3) {
       defineData(copies[fixups[i]], fixups[i + 1], copies[fixups[i + 2]]);
     }

@@ -25,6 +25,7 @@ import {
   setTimeout,
 } from "v8mc:09_timers.js";
 import { structuredClone } from "v8mc:10_structured_clone.js";
+import { messageLimit } from "v8mc:11_message_copy.js";
 import {
   Performance,
   performance,
@@ -150,6 +151,7 @@ core.setHooks({
   // (src/clone/kind.rs).
   arraySamples: [[], [0.5], [{}], [, 1], [, 0.5], [, {}]],
   taskClock,
+  messageLimit,
   deliverClose,
   deliverMessages,
   newPort,

@@ -50,8 +50,8 @@ pub use compat::{
   Compat, CompatDate, CompatError, FLAGS, Flag, FlagSpec, NEWEST_COMPATIBILITY_DATE,
 };
 pub use context::{
-  Output, Stream, adopt_port_into, has_pending_work, process_output, run_tasks,
-  take_uncaught_errors, wait_for_tasks,
+  DEFAULT_MAX_MESSAGE_SIZE, Output, Stream, adopt_port_into, has_pending_work, process_output,
+  run_tasks, set_max_message_size, take_uncaught_errors, wait_for_tasks,
 };
 pub use error::{Error, JsError};
 pub use event_loop::Poll;

@@ -93,6 +93,10 @@ struct ScriptOptions {
   /// `--v8-flags=--help` lists them).
   #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
   v8_flags: Option<String>,
+  /// The size limit of a posted message, in bytes of its serialized form (larger ones throw a
+  /// DataCloneError); 268435456 (256 MiB) by default.
+  #[arg(long, value_name = "BYTES")]
+  max_message_size: Option<usize>,
 }
 
 /// Code to run: its URL (what its imports resolve against and stack traces name), its text, and
@@ -307,6 +311,7 @@ fn run_source(source: Source, options: ScriptOptions) -> anyhow::Result<ExitCode
     compat,
     // Every isolate of this process is a Runtime, so the snapshot is safe to use.
     startup_snapshot: true,
+    max_message_size: options.max_message_size,
     ..Default::default()
   })
   .context("cannot start the runtime")?;

@@ -54,6 +54,9 @@ pub struct RuntimeOptions {
   /// Resolves and loads user modules (static imports, `import()`, `import.meta.resolve`);
   /// [`crate::FsModuleLoader`] when `None`.
   pub module_loader: Option<Rc<dyn ModuleLoader>>,
+  /// The size limit of a message `postMessage` sends, in bytes of its serialized form (a larger
+  /// one is a `DataCloneError`); [`crate::DEFAULT_MAX_MESSAGE_SIZE`] (256 MiB) when `None`.
+  pub max_message_size: Option<usize>,
 }
 
 /// A V8 isolate with one context holding the web globals.
@@ -111,6 +114,10 @@ impl Runtime {
       }
       if let Some(loader) = options.module_loader {
         modules::set_module_loader(context, loader);
+      }
+      if let Some(limit) = options.max_message_size {
+        let scope = &mut v8::ContextScope::new(scope, context);
+        crate::set_max_message_size(scope, limit);
       }
       v8::Global::new(scope, context)
     };
@@ -363,6 +370,14 @@ impl Runtime {
   pub fn queued_messages(&mut self) -> usize {
     self.with_context(|scope| {
       ContextState::get(scope).map_or(0, |state| state.ports().queued_messages())
+    })
+  }
+
+  /// The bytes of serialized messages queued in ports and not yet delivered, transferred
+  /// buffers included (diagnostics; same-isolate copies live in the JS heap instead).
+  pub fn queued_bytes(&mut self) -> usize {
+    self.with_context(|scope| {
+      ContextState::get(scope).map_or(0, |state| state.ports().queued_bytes())
     })
   }
 

@@ -63,6 +63,10 @@ shared_constants! {
   VALUE_PROXY = 13,
   VALUE_SHARED_ARRAY_BUFFER = 14,
 
+  /// The size limit of a message in serialized bytes, unless the embedder sets another
+  /// (`RuntimeOptions::max_message_size`, `set_max_message_size`): 256 MiB.
+  DEFAULT_MAX_MESSAGE_SIZE = 256 << 20,
+
   // Keys JS gives a transfer list's entries (src/ports): a MessagePort's key is >= 0.
   /// A MessagePort that was transferred or closed.
   TRANSFER_DETACHED_PORT = -1,

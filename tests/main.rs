@@ -13,6 +13,7 @@ mod event_loop;
 mod events;
 mod gating;
 mod hardening;
+mod limits;
 mod memory;
 mod messaging;
 mod modules;

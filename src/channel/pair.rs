@@ -351,6 +351,25 @@ impl Port {
   pub(crate) fn queued(&self) -> usize {
     self.lock().ends[self.side].queue.len()
   }
+
+  /// The bytes of the serialized messages in this end's queue (copies live in a JS heap).
+  pub(crate) fn queued_bytes(&self) -> usize {
+    self.lock().ends[self.side]
+      .queue
+      .iter()
+      .map(|message| match &message.payload {
+        Payload::Serialized(serialized) => {
+          serialized.bytes.len()
+            + serialized
+              .array_buffers
+              .iter()
+              .map(|store| store.byte_length())
+              .sum::<usize>()
+        }
+        Payload::Local { .. } => 0,
+      })
+      .sum()
+  }
 }
 
 /// What [`Port::close`] did.

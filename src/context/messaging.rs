@@ -109,15 +109,29 @@ fn check_transfer_list<'s>(
 }
 
 /// Serializes `value` with the transfer list and carries the transfers out. `None` with an
-/// exception pending on failure, when nothing was detached.
+/// exception pending on failure, when nothing was detached. `limit` is the size limit of a
+/// posted message (structuredClone has none).
 fn serialize_with_transfer<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   state: &ContextState,
   realm: &Rc<CloneRealm>,
   value: v8::Local<'s, v8::Value>,
   list: &TransferList<'s>,
+  limit: Option<usize>,
 ) -> Option<Serialized> {
   let serialized = clone::serialize(scope, realm, value, &list.buffers, &list.port_objects)?;
+  if let Some(limit) = limit
+    && serialized.bytes.len() > limit
+  {
+    realm.throw_data_clone_error(
+      scope,
+      &format!(
+        "The message is {} bytes when serialized, over this runtime's limit of {limit} bytes.",
+        serialized.bytes.len()
+      ),
+    );
+    return None;
+  }
   // Getters ran: check the list again before anything is detached.
   let stale = list
     .port_keys
@@ -190,7 +204,8 @@ pub(crate) fn post<'s>(
 ) -> Option<bool> {
   let realm = state.hooks()?.realm.clone();
   let list = check_transfer_list(scope, state, &realm, key, items, keys)?;
-  let serialized = serialize_with_transfer(scope, state, &realm, message, &list)?;
+  let limit = Some(state.max_message_size());
+  let serialized = serialize_with_transfer(scope, state, &realm, message, &list, limit)?;
   let Some(key) = key else {
     return Some(false);
   };
@@ -233,7 +248,7 @@ pub(crate) fn structured_clone<'s>(
     array_buffers,
     shared,
     ports,
-  } = serialize_with_transfer(scope, state, &realm, value, &list)?;
+  } = serialize_with_transfer(scope, state, &realm, value, &list, None)?;
   let mut objects = Vec::with_capacity(ports.len());
   for port in ports {
     let Some(object) = adopt_port(scope, state, port) else {

@@ -35,6 +35,25 @@ pub enum Stream {
 /// A sink for console output: receives each finished line (with its newline).
 pub type Output = Rc<dyn Fn(Stream, &str)>;
 
+/// Sets the size limit of a message posted in the current context of `scope` (in bytes of its
+/// serialized form; [`DEFAULT_MAX_MESSAGE_SIZE`] until set): `postMessage` of a larger message
+/// throws a `DataCloneError` and sends nothing. Messages arriving from elsewhere are not
+/// checked. Does nothing where the extension is not installed.
+///
+/// ```no_run
+/// # fn demo(scope: &mut v8::PinScope<'_, '_>) {
+/// v8_message_channel::set_max_message_size(scope, 16 << 20);
+/// # }
+/// ```
+pub fn set_max_message_size(scope: &mut v8::PinScope<'_, '_>, bytes: usize) {
+  if let Some(state) = ContextState::get(scope) {
+    state.set_max_message_size(bytes);
+  }
+}
+
+/// The size limit of a message unless set otherwise: 256 MiB of its serialized form.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = crate::tables::DEFAULT_MAX_MESSAGE_SIZE as usize;
+
 /// The default sink: the process's stdout and stderr.
 pub fn process_output() -> Output {
   Rc::new(|stream, text| {
@@ -61,6 +80,8 @@ pub(crate) struct Hooks {
   pub realm: Rc<CloneRealm>,
   /// `taskClock` in `js/03_event.js`: the start time of the current task.
   pub task_clock: SharedCells<f64>,
+  /// `messageLimit` in `js/11_message_copy.js`: the size limit of a message.
+  pub message_limit: SharedCells<f64>,
 }
 
 /// How errors, timers and rejections reach JS.
@@ -153,6 +174,8 @@ pub(crate) struct ContextState {
   delivery_budget: Cell<usize>,
   /// Whether MessagePorts may be transferred (a compatibility flag).
   transfer_ports: Cell<bool>,
+  /// The size limit of a posted message, in serialized bytes.
+  max_message_size: Cell<usize>,
   /// The loop collected garbage when it had nothing else to do, and nothing ran since.
   collected_when_idle: Cell<bool>,
 }
@@ -179,6 +202,7 @@ impl ContextState {
       checking_rejections: Cell::new(false),
       delivery_budget: Cell::new(0),
       transfer_ports: Cell::new(false),
+      max_message_size: Cell::new(crate::tables::DEFAULT_MAX_MESSAGE_SIZE as usize),
       collected_when_idle: Cell::new(false),
     }
   }
@@ -233,6 +257,19 @@ impl ContextState {
 
   pub fn transfer_ports(&self) -> bool {
     self.transfer_ports.get()
+  }
+
+  /// The size limit of a posted message, in serialized bytes.
+  pub fn max_message_size(&self) -> usize {
+    self.max_message_size.get()
+  }
+
+  fn set_max_message_size(&self, bytes: usize) {
+    self.max_message_size.set(bytes);
+    if let Some(hooks) = self.hooks() {
+      // f64 holds every size a process can allocate exactly enough for a limit.
+      hooks.message_limit.set(0, bytes as f64);
+    }
   }
 
   /// Drops `promise` from the rejections waiting to be reported as unhandled.

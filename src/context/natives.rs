@@ -822,6 +822,11 @@ pub(crate) fn read_hooks(
     .ok()
     .filter(|view| view.byte_offset() == 0)?;
   let task_clock = SharedCells::new(clock.buffer(scope)?.get_backing_store(), 1)?;
+  let limit = get(scope, hooks, "messageLimit")?;
+  let limit = v8::Local::<v8::Float64Array>::try_from(limit)
+    .ok()
+    .filter(|view| view.byte_offset() == 0)?;
+  let message_limit = SharedCells::new(limit.buffer(scope)?.get_backing_store(), 1)?;
   let list = get(scope, hooks, "arraySamples")?;
   let array_samples = globals_of::<v8::Array>(scope, list);
   let list = get(scope, hooks, "platformPrototypes")?;
@@ -840,6 +845,7 @@ pub(crate) fn read_hooks(
     delivery,
     realm: Rc::new(realm),
     task_clock,
+    message_limit,
   })
 }
 

@@ -503,6 +503,15 @@ impl Ports {
     self.records.len()
   }
 
+  /// The bytes of the serialized messages queued to this context's ports (diagnostics).
+  pub fn queued_bytes(&self) -> usize {
+    self
+      .records
+      .values()
+      .map(|record| record.port.queued_bytes())
+      .sum()
+  }
+
   /// Messages queued to this context's ports and not delivered yet (diagnostics).
   pub fn queued_messages(&self) -> usize {
     self
