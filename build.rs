@@ -127,6 +127,10 @@ fn resolve<'s>(
 // No warm-up run before snapshotting: running the modules' functions against the stand-in
 // natives leaves type feedback behind that made the message path ~1.8x slower after restore.
 fn create_snapshot(sources: &[(String, String)]) -> Vec<u8> {
+  // The read-only space stays what V8's own snapshot has: isolates share one read-only heap
+  // per process, so a snapshot that extended it could not live beside isolates made from V8's
+  // default snapshot (V8 aborted when both kinds were alive).
+  v8::V8::set_flags_from_string("--no-extensible-ro-snapshot");
   let platform = v8::new_default_platform(0, false).make_shared();
   v8::V8::initialize_platform(platform);
   v8::V8::initialize();

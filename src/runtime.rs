@@ -39,17 +39,16 @@ pub fn init_v8() {
 const TURNS_PER_YIELD: u32 = 32;
 
 /// How to build a [`Runtime`].
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RuntimeOptions {
   /// Which behaviours are on (see [`Compat`]); the newest date by default.
   pub compat: Compat,
   /// Where console output goes; the process's stdout/stderr when `None`.
   pub output: Option<Output>,
   /// Restore the context from the startup snapshot built into the library (build.rs) instead of
-  /// evaluating `js/` afresh: a runtime then starts in about half the time. Only turn it on when
-  /// no isolate made from V8's default snapshot is alive in the process at the same time (the
-  /// `v8mc` CLI holds nothing else): V8 aborts when isolates of both snapshots coexist, as they
-  /// share one read-only heap.
+  /// evaluating `js/` afresh: a runtime then starts in about half the time. On by default. The
+  /// snapshot keeps V8's own read-only space, which all isolates of a process share, so these
+  /// runtimes live beside isolates made from V8's default snapshot (an embedder's own).
   pub startup_snapshot: bool,
   /// Resolves and loads user modules (static imports, `import()`, `import.meta.resolve`);
   /// [`crate::FsModuleLoader`] when `None`.
@@ -57,6 +56,18 @@ pub struct RuntimeOptions {
   /// The size limit of a message `postMessage` sends, in bytes of its serialized form (a larger
   /// one is a `DataCloneError`); [`crate::DEFAULT_MAX_MESSAGE_SIZE`] (256 MiB) when `None`.
   pub max_message_size: Option<usize>,
+}
+
+impl Default for RuntimeOptions {
+  fn default() -> Self {
+    RuntimeOptions {
+      compat: Compat::default(),
+      output: None,
+      startup_snapshot: true,
+      module_loader: None,
+      max_message_size: None,
+    }
+  }
 }
 
 /// A V8 isolate with one context holding the web globals.

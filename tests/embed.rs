@@ -1,5 +1,6 @@
 //! Installing into an embedder's own isolate and context, driven by the embedder's loop.
 
+use crate::setup::{block_on, in_own_process, runtime_with};
 use std::cell::RefCell;
 use std::rc::Rc;
 use v8_message_channel::{
@@ -187,4 +188,59 @@ fn installed_contexts_on_two_threads_share_a_pair() {
   );
   assert_eq!(asker.join().unwrap(), "answer 42\n");
   assert_eq!(answerer.join().unwrap(), "asker went\n");
+}
+
+/// Runs `source` in a fresh context of `isolate` and returns its result as a string.
+fn eval_in(isolate: &mut v8::OwnedIsolate, source: &str) -> String {
+  v8::scope!(let scope, isolate);
+  let context = v8::Context::new(scope, Default::default());
+  let scope = &mut v8::ContextScope::new(scope, context);
+  let code = v8::String::new(scope, source).unwrap();
+  let script = v8::Script::compile(scope, code, None).unwrap();
+  script.run(scope).unwrap().to_rust_string_lossy(scope)
+}
+
+#[test]
+fn snapshot_runtimes_live_beside_isolates_from_v8s_own_snapshot() {
+  // Runtimes restore the library's startup snapshot; an embedder's isolates come from V8's.
+  // Isolates share one read-only heap per process, and V8 used to abort when the first isolate
+  // was V8's own: so this runs in a process of its own, where that order is certain.
+  in_own_process(
+    "embed::snapshot_runtimes_live_beside_isolates_from_v8s_own_snapshot",
+    || {
+      v8_message_channel::init_v8();
+      let mut plain = v8::Isolate::new(Default::default());
+      assert_eq!(
+        eval_in(&mut plain, "[1, 2, 3].map((n) => n * 2).join()"),
+        "2,4,6"
+      );
+      let (mut runtime, captured) = runtime_with(Compat::latest());
+      runtime
+        .execute_script(
+          "beside.js",
+          r#"
+          const { port1, port2 } = new MessageChannel();
+          port2.onmessage = (e) => { console.log("got", e.data.n, structuredClone(e.data).s); port2.close(); };
+          port1.postMessage({ n: 1, s: "snapshot" });
+          "#,
+        )
+        .unwrap();
+      block_on(runtime.run_event_loop()).unwrap();
+      assert_eq!(captured.borrow().0, "got 1 snapshot\n");
+      // Both kinds collect garbage, and more of each can come and go.
+      runtime.collect_garbage();
+      plain.low_memory_notification();
+      let mut another = v8::Isolate::new(Default::default());
+      assert_eq!(eval_in(&mut another, "typeof MessageChannel"), "undefined");
+      // (rusty_v8 drops the isolates of a thread in the reverse order of their creation.)
+      drop(another);
+      drop(runtime);
+      let (mut second, _) = runtime_with(Compat::latest());
+      second
+        .execute_script("again.js", "new MessageChannel().port1.close();")
+        .unwrap();
+      drop(second);
+      assert_eq!(eval_in(&mut plain, "String(new Map([[1, 2]]).get(1))"), "2");
+    },
+  );
 }

@@ -44,11 +44,9 @@ pub fn runtime_with(compat: Compat) -> (Runtime, Captured) {
 pub fn runtime_from(options: RuntimeOptions) -> (Runtime, Captured) {
   let captured = Rc::new(RefCell::new((String::new(), String::new())));
   let sink = captured.clone();
+  // Runtimes restore the startup snapshot (the default) while tests/embed.rs makes isolates
+  // from V8's own snapshot on other threads of this process: the two kinds must coexist.
   let runtime = Runtime::new(RuntimeOptions {
-    // Tests share the process with hand-made isolates (tests/embed.rs), which must not coexist
-    // with snapshot isolates; the snapshot path is covered through the CLI, in processes of its
-    // own.
-    startup_snapshot: false,
     output: Some(Rc::new(move |stream, text| {
       let mut out = sink.borrow_mut();
       match stream {
@@ -95,4 +93,33 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     .build()
     .expect("tokio runtime")
     .block_on(future)
+}
+
+/// Set in the child process a test runs itself in.
+const CHILD: &str = "V8MC_TEST_CHILD";
+
+/// Runs `body` in a child process that runs only the test `test` (its full name), and fails
+/// if the child fails; in that child, runs `body`. For what the other tests of this binary,
+/// running in parallel threads, would disturb: the process's RSS, or which kind of isolate the
+/// process made first.
+#[track_caller]
+pub fn in_own_process(test: &str, body: impl FnOnce()) {
+  if std::env::var_os(CHILD).is_some() {
+    body();
+    return;
+  }
+  let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+    .args([test, "--exact", "--nocapture", "--test-threads=1"])
+    .env(CHILD, "1")
+    .output()
+    .expect("the test binary runs");
+  let stdout = String::from_utf8_lossy(&output.stdout);
+  let stderr = String::from_utf8_lossy(&output.stderr);
+  // What the child printed, for `--nocapture` and for failures.
+  println!("{stdout}");
+  assert!(
+    output.status.success() && stdout.contains("test result: ok. 1 passed"),
+    "{test} failed in its own process ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+    output.status
+  );
 }

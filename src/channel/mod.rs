@@ -21,5 +21,5 @@ mod message;
 mod pair;
 
 pub(crate) use message::{LocalKey, Message, Payload, Serialized};
-pub(crate) use pair::{Holder, HolderId, PeerPlace, Posted, Wake, new_holder_id};
+pub(crate) use pair::{Holder, HolderId, PeerPlace, Posted, Sender, Wake, new_holder_id};
 pub use pair::{Port, entangled_pair};

@@ -49,8 +49,11 @@ struct End {
   queue: VecDeque<Message>,
   /// The holder and the key it knows this end by; `None` while the end is in transit.
   holder: Option<(Arc<dyn Holder>, u64)>,
-  /// This end's `close` event was queued (or, in transit, is due when it is adopted).
+  /// This end's `close` event was queued (or, in transit, is due when it is adopted, or, with
+  /// messages waiting in a disabled queue, is due when it starts).
   close_fired: bool,
+  /// The `close` event waits for `start()`: it comes after the messages posted before it.
+  close_deferred: bool,
   /// While in transit: the holder whose queues hold the message carrying it, when known.
   carried_to: Option<HolderId>,
 }
@@ -62,15 +65,21 @@ impl End {
       queue: VecDeque::new(),
       holder: None,
       close_fired: false,
+      close_deferred: false,
       carried_to: None,
     }
   }
 
-  /// Queues this end's `close` event once (Workers fires one on each port of the pair); an end
-  /// in transit gets it from the holder that adopts it ([`Port::adopt`]). Returns whether this
-  /// call queued it.
+  /// Queues this end's `close` event once (Workers fires one on each port of the pair), after
+  /// the messages posted before it: an end whose disabled queue holds messages gets it when it
+  /// starts ([`Port::start`]), an end in transit from the holder that adopts it
+  /// ([`Port::adopt`]). Returns whether this call queued it.
   fn fire_close(&mut self) -> bool {
     if std::mem::replace(&mut self.close_fired, true) {
+      return false;
+    }
+    if self.state == State::Pending && !self.queue.is_empty() {
+      self.close_deferred = true;
       return false;
     }
     match &self.holder {
@@ -177,48 +186,42 @@ impl Port {
   /// https://html.spec.whatwg.org/multipage/web-messaging.html#message-port-post-message-steps
   /// `me` is the posting holder.
   pub(crate) fn post(&self, message: Message, me: HolderId) -> Posted {
-    let mut guard = self.lock();
-    let ends = &mut *guard;
-    if !ends.entangled || ends.ends[self.side].state == State::Closed {
-      return Posted::Dropped(message);
+    post_to_peer(&self.pair, self.side, message, me)
+  }
+
+  /// A handle that posts as this end, for a post whose end may move before the message is ready
+  /// (HTML picks the target port before serializing, and a getter may transfer the sender).
+  pub(crate) fn sender(&self) -> Sender {
+    Sender {
+      pair: self.pair.clone(),
+      side: self.side,
     }
-    let peer = &mut ends.ends[self.peer_side()];
-    if let Payload::Local { holder, .. } = message.payload
-      && peer.holder.as_ref().map(|(h, _)| h.id()) != Some(holder)
-    {
-      return Posted::NotLocal(message);
-    }
-    let was_empty = peer.queue.is_empty();
-    peer.queue.push_back(message);
-    let mut first_here = None;
-    if peer.state == State::Started
-      && let Some((holder, key)) = &peer.holder
-    {
-      holder.wake(*key, Wake::Message, 1);
-      if was_empty && holder.id() == me {
-        first_here = Some(*key);
-      }
-    }
-    Posted::Queued { first_here }
   }
 
   /// `start()`: enables the queue, with a task for each message already in it.
-  pub(crate) fn start(&self) {
+  /// Returns whether it queued a `close` event that waited for the queue (see `End::fire_close`).
+  pub(crate) fn start(&self) -> bool {
     let mut guard = self.lock();
     let end = &mut guard.ends[self.side];
     match end.state {
       State::Pending => {
         end.state = State::Started;
-        if let Some((holder, key)) = &end.holder
-          && !end.queue.is_empty()
-        {
+        let Some((holder, key)) = &end.holder else {
+          return false;
+        };
+        if !end.queue.is_empty() {
           holder.wake(*key, Wake::Message, end.queue.len());
         }
+        if std::mem::take(&mut end.close_deferred) {
+          holder.wake(*key, Wake::Close, 1);
+          return true;
+        }
+        false
       }
       // Already delivering.
-      State::Started => {}
+      State::Started => false,
       // A closed port cannot start again.
-      State::Closed => {}
+      State::Closed => false,
     }
   }
 
@@ -246,6 +249,10 @@ impl Port {
     }
     end.state = State::Closed;
     let dropped = std::mem::take(&mut end.queue);
+    // A close event that waited for the queue is due now: the queue is gone.
+    if std::mem::take(&mut end.close_deferred) {
+      end.close_fired = false;
+    }
     let own_event = end.fire_close();
     let mut peer_event = false;
     if std::mem::replace(&mut ends.entangled, false) {
@@ -291,18 +298,19 @@ impl Port {
 
   /// `holder` now holds this end, under `key`: its tasks go there. The end arrives pending
   /// (see [`Port::detach`]); when the pair was disentangled meanwhile, or before the end left its
-  /// last holder, the new port gets a `close` event (it never heard one), ahead of the messages,
-  /// which wait until it is started.
-  pub(crate) fn adopt(&self, holder: Arc<dyn Holder>, key: u64) {
+  /// last holder, the new port gets a `close` event (it never heard one): now if its queue is
+  /// empty, else after those messages, once it is started. Returns whether the event was queued.
+  pub(crate) fn adopt(&self, holder: Arc<dyn Holder>, key: u64) -> bool {
     let mut guard = self.lock();
     let disentangled = !guard.entangled;
     let end = &mut guard.ends[self.side];
-    if disentangled {
-      end.close_fired = true;
-      holder.wake(key, Wake::Close, 1);
-    }
     end.carried_to = None;
     end.holder = Some((holder, key));
+    if disentangled {
+      end.close_fired = false;
+      return end.fire_close();
+    }
+    false
   }
 
   /// Where the other end is, seen from the holder `me`.
@@ -320,21 +328,9 @@ impl Port {
     }
   }
 
-  /// The holder of the other end, if it has one.
-  pub(crate) fn peer_holder(&self) -> Option<HolderId> {
-    let guard = self.lock();
-    let peer = &guard.ends[self.peer_side()];
-    peer.holder.as_ref().map(|(holder, _)| holder.id())
-  }
-
   /// Records, for an end in transit, the holder whose queues the message carrying it goes to.
   pub(crate) fn set_carried_to(&self, holder: Option<HolderId>) {
     self.lock().ends[self.side].carried_to = holder;
-  }
-
-  /// Whether `other` is the other end of this port's pair.
-  pub(crate) fn is_peer_of(&self, other: &Port) -> bool {
-    Arc::ptr_eq(&self.pair, &other.pair) && self.side != other.side
   }
 
   /// Whether this end is closed.
@@ -381,6 +377,62 @@ pub(crate) struct Closed {
   pub own_event: bool,
   /// A `close` event was queued for the other end.
   pub peer_event: bool,
+}
+
+/// Posts as the end `side` of `pair` (see [`Port::post`]).
+fn post_to_peer(pair: &Pair, side: usize, message: Message, me: HolderId) -> Posted {
+  let mut guard = pair.ends.lock().unwrap_or_else(PoisonError::into_inner);
+  let ends = &mut *guard;
+  if !ends.entangled || ends.ends[side].state == State::Closed {
+    return Posted::Dropped(message);
+  }
+  let peer = &mut ends.ends[1 - side];
+  if let Payload::Local { holder, .. } = message.payload
+    && peer.holder.as_ref().map(|(h, _)| h.id()) != Some(holder)
+  {
+    return Posted::NotLocal(message);
+  }
+  let was_empty = peer.queue.is_empty();
+  peer.queue.push_back(message);
+  let mut first_here = None;
+  if peer.state == State::Started
+    && let Some((holder, key)) = &peer.holder
+  {
+    holder.wake(*key, Wake::Message, 1);
+    if was_empty && holder.id() == me {
+      first_here = Some(*key);
+    }
+  }
+  Posted::Queued { first_here }
+}
+
+/// Posts as an end without owning it (dropping it closes nothing): see [`Port::sender`].
+pub(crate) struct Sender {
+  pair: Arc<Pair>,
+  side: usize,
+}
+
+impl Sender {
+  /// [`Port::post`], as the end this was made from, wherever it is now.
+  pub(crate) fn post(&self, message: Message, me: HolderId) -> Posted {
+    post_to_peer(&self.pair, self.side, message, me)
+  }
+
+  /// Whether `port` is the other end of the pair.
+  pub(crate) fn is_peer_of(&self, port: &Port) -> bool {
+    Arc::ptr_eq(&self.pair, &port.pair) && self.side != port.side
+  }
+
+  /// The holder of the other end, if it has one.
+  pub(crate) fn peer_holder(&self) -> Option<HolderId> {
+    let guard = self
+      .pair
+      .ends
+      .lock()
+      .unwrap_or_else(PoisonError::into_inner);
+    let peer = &guard.ends[1 - self.side];
+    peer.holder.as_ref().map(|(holder, _)| holder.id())
+  }
 }
 
 impl Drop for Port {

@@ -204,29 +204,29 @@ pub(crate) fn post<'s>(
 ) -> Option<bool> {
   let realm = state.hooks()?.realm.clone();
   let list = check_transfer_list(scope, state, &realm, key, items, keys)?;
+  // HTML takes the target before serializing: a getter that transfers this port does not
+  // stop the message (one that closes it does, as every post after a close is dropped).
+  let sender = key.and_then(|key| state.ports().sender(key));
   let limit = Some(state.max_message_size());
   let serialized = serialize_with_transfer(scope, state, &realm, message, &list, limit)?;
-  let Some(key) = key else {
+  let (Some(key), Some(sender)) = (key, sender) else {
     return Some(false);
   };
   // A port posted to itself through its own channel: HTML's "doomed" message, dropped with the
   // channel (the transferred peer closes as the message goes).
-  let doomed = serialized
-    .ports
-    .iter()
-    .any(|port| state.ports().is_peer(key, port));
+  let doomed = serialized.ports.iter().any(|port| sender.is_peer_of(port));
   if doomed {
     drop(serialized);
     return Some(false);
   }
   // The ports the message carries are in transit towards the peer's holder.
-  let destination = state.ports().peer_holder(key);
+  let destination = sender.peer_holder();
   for port in &serialized.ports {
     state.ports().carry(scope, port, destination);
   }
   let (posted, here) = state
     .ports()
-    .post(scope, key, Message::serialized(serialized));
+    .post(scope, key, &sender, Message::serialized(serialized));
   // Dropped outside the borrow: the ports a message carries close as it goes.
   drop(posted);
   Some(here)

@@ -16,7 +16,7 @@
 
 mod store;
 
-use crate::channel::{LocalKey, Message, Payload, PeerPlace, Port, Posted};
+use crate::channel::{LocalKey, Message, Payload, PeerPlace, Port, Posted, Sender};
 use crate::event_loop::TaskQueue;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -150,7 +150,7 @@ impl Ports {
         }
       }),
     );
-    port.adopt(self.holder.clone(), key);
+    let close_queued = port.adopt(self.holder.clone(), key);
     self.records.insert(
       key,
       Record {
@@ -167,6 +167,9 @@ impl Ports {
       },
     );
     self.update_peer_liveness(scope, key);
+    if close_queued {
+      self.mark_close_pending(scope, key);
+    }
   }
 
   /// The JS object of the port `key`, while it lives.
@@ -209,17 +212,19 @@ impl Ports {
     }
   }
 
-  /// Posts a serialized message from the port `key`. Returns what the pair did with it, and
-  /// whether the peer is held here (the hint for the next post, `#peerHere` in JS).
+  /// Posts a serialized message from the port `key`, through `sender` (taken from it before the
+  /// message was serialized) if a getter moved the port meanwhile. Returns what the pair did
+  /// with it, and whether the peer is held here (the hint for the next post, `#peerHere` in JS).
   pub fn post(
     &mut self,
     scope: &mut v8::PinScope<'_, '_>,
     key: u64,
+    sender: &Sender,
     message: Message,
   ) -> (Posted, bool) {
     let holder = self.holder_id();
     let Some(record) = self.records.get(&key) else {
-      return (Posted::Dropped(message), false);
+      return (sender.post(message, holder), false);
     };
     let posted = record.port.post(message, holder);
     let here = matches!(record.port.peer_place(holder), PeerPlace::Here(_));
@@ -258,8 +263,11 @@ impl Ports {
   /// `start()`.
   pub fn start(&mut self, scope: &mut v8::PinScope<'_, '_>, key: u64) {
     if let Some(record) = self.records.get(&key) {
-      record.port.start();
+      let close_queued = record.port.start();
       self.update_pair(scope, key);
+      if close_queued {
+        self.mark_close_pending(scope, key);
+      }
     }
   }
 
@@ -442,17 +450,9 @@ impl Ports {
       .is_some_and(|record| !record.port.is_closed())
   }
 
-  /// The holder of the peer of the port `key`, when it has one.
-  pub fn peer_holder(&self, key: u64) -> Option<u64> {
-    self.records.get(&key)?.port.peer_holder()
-  }
-
-  /// Whether the port `key` and `port` are the two ends of one pair.
-  pub fn is_peer(&self, key: u64, port: &Port) -> bool {
-    self
-      .records
-      .get(&key)
-      .is_some_and(|record| record.port.is_peer_of(port))
+  /// A handle that posts as the port `key` even after it moved (see `Port::sender`).
+  pub fn sender(&self, key: u64) -> Option<Sender> {
+    Some(self.records.get(&key)?.port.sender())
   }
 
   /// Frees the records of ports whose JS objects were collected: their ends close, and their
