@@ -268,9 +268,14 @@ fn value_kind<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
+  guarded(scope, &args, "valueKind", |_scope, _state| {
+    rv.set_int32(kind_of_value(args.get(0)));
+  });
+}
+
+fn kind_of_value(value: v8::Local<'_, v8::Value>) -> i32 {
   use crate::tables::*;
-  let value = args.get(0);
-  let kind = if value.is_proxy() {
+  if value.is_proxy() {
     VALUE_PROXY
   } else if value.is_native_error() {
     VALUE_ERROR
@@ -300,9 +305,7 @@ fn value_kind<'s>(
     VALUE_ARRAY
   } else {
     VALUE_OTHER
-  };
-  let _ = scope;
-  rv.set_int32(kind);
+  }
 }
 
 fn enqueue_microtask<'s>(
