@@ -568,3 +568,79 @@ fn a_prototype_chain_changed_after_a_copy_is_checked_again() {
     ],
   );
 }
+
+#[test]
+fn the_five_ways_the_old_copy_differed_from_structured_clone() {
+  // Each value is made twice by a factory (getters have side effects): one goes through
+  // structuredClone, the other through a port, and a description of both must match.
+  assert_prints(
+    &with_post(
+      r#"
+      const describe = (v) => JSON.stringify(v, (k, x) =>
+        x instanceof Map ? { map: [...x] } : x instanceof Set ? { set: [...x] } :
+        Array.isArray(x) ? Object.fromEntries(Array.from({ length: x.length }, (_, i) => [i, i in x ? x[i] : "hole"])) :
+        x === undefined ? "undefined" : x);
+      const cases = {
+        // 1. A non-enumerable array element: V8 leaves a hole.
+        nonEnumerableElement: () => {
+          const a = [1, 2, 3];
+          Object.defineProperty(a, 1, { value: 9, enumerable: false });
+          return a;
+        },
+        // 2. A getter that adds an element to a holey array while it is read: V8 lists the
+        // indices once, before reading any.
+        holeFilledByGetter: () => {
+          const a = [1, , 3];
+          Object.defineProperty(a, 0, { get() { a[1] = 7; return 1; }, enumerable: true, configurable: true });
+          return a;
+        },
+        // 3. A getter that deletes or redefines itself, then a Map: read once.
+        selfRedefiningGetter: () => {
+          const o = { get x() { delete o.x; o.x = 5; return 1; }, m: new Map([[1, 2]]) };
+          return o;
+        },
+        // 4. An accessor first, then objects sharing references and a cycle through a class
+        // instance: one copy of each, getters once.
+        sharedAfterAccessor: () => {
+          let calls = 0;
+          class C { constructor() { this.v = 1; } }
+          const shared = new C();
+          const root = { get a() { calls++; return calls; }, s1: shared, s2: new Map([[1, shared]]) };
+          shared.root = root;
+          return root;
+        },
+        // 5. An unclonable value inside a Map, then a throwing getter: the DataCloneError wins.
+        unclonableInMapThenThrowingGetter: () => ({
+          m: new Map([[1, () => {}]]),
+          get z() { throw new Error("getter"); },
+        }),
+      };
+      for (const [name, make] of Object.entries(cases)) {
+        let cloned, posted;
+        try { cloned = structuredClone(make()); } catch (e) { cloned = `${e.name}`; }
+        try { posted = await post(make()); } catch (e) { posted = `${e.name}`; }
+        const identity = typeof cloned === "object" && cloned.s1
+          ? [cloned.s1 === cloned.s2.get(1), cloned.s1.root === cloned].join()
+          : "";
+        const postedIdentity = typeof posted === "object" && posted.s1
+          ? [posted.s1 === posted.s2.get(1), posted.s1.root === posted].join()
+          : "";
+        const same = typeof cloned === "string"
+          ? cloned === posted
+          : Array.isArray(cloned)
+            ? describe(cloned) === describe(posted)
+            : describe({ ...cloned, s1: 0, s2: 0 }) === describe({ ...posted, s1: 0, s2: 0 }) &&
+              identity === postedIdentity;
+        console.log(name, same, typeof cloned === "string" ? cloned : identity || describe(cloned));
+      }
+      "#,
+    ),
+    &[
+      "nonEnumerableElement true {\"0\":1,\"1\":\"hole\",\"2\":3}",
+      "holeFilledByGetter true {\"0\":1,\"1\":\"hole\",\"2\":3}",
+      "selfRedefiningGetter true {\"x\":1,\"m\":{\"map\":{\"0\":{\"0\":1,\"1\":2}}}}",
+      "sharedAfterAccessor true true,true",
+      "unclonableInMapThenThrowingGetter true DataCloneError",
+    ],
+  );
+}
