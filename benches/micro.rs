@@ -40,11 +40,7 @@ fn with_runtime(setup: &str, f: impl FnOnce(&mut v8::PinScope<'_, '_>)) {
   })
   .unwrap();
   runtime.execute_script("setup.js", setup).unwrap();
-  let context = runtime.context().clone();
-  v8::scope!(let scope, runtime.isolate());
-  let context = v8::Local::new(scope, context);
-  let scope = &mut v8::ContextScope::new(scope, context);
-  f(scope);
+  runtime.with_context(f);
 }
 
 fn global_function<'s>(

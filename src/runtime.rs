@@ -58,6 +58,48 @@ pub struct RuntimeOptions {
   pub max_message_size: Option<usize>,
 }
 
+/// The runtime's isolate, entered on this thread for the guard's life (and exited after, even
+/// on a panic).
+struct Entered<'a>(&'a mut v8::OwnedIsolate);
+
+impl<'a> Entered<'a> {
+  fn new(isolate: &'a mut v8::OwnedIsolate) -> Self {
+    // SAFETY: entering is allowed on any thread that uses the isolate, and nests; `drop` exits
+    // it, making the isolate entered before (if any) current again.
+    unsafe { isolate.enter() };
+    Entered(isolate)
+  }
+}
+
+impl Drop for Entered<'_> {
+  fn drop(&mut self) {
+    // SAFETY: entered in `new` on this thread; anything entered since was exited by its own
+    // guard or scope before this one ends.
+    unsafe { self.0.exit() };
+  }
+}
+
+impl std::ops::Deref for Entered<'_> {
+  type Target = v8::OwnedIsolate;
+  fn deref(&self) -> &v8::OwnedIsolate {
+    self.0
+  }
+}
+
+impl std::ops::DerefMut for Entered<'_> {
+  fn deref_mut(&mut self) -> &mut v8::OwnedIsolate {
+    self.0
+  }
+}
+
+impl Drop for Runtime {
+  fn drop(&mut self) {
+    // OwnedIsolate's own drop exits the isolate, and requires it to be the current one.
+    // SAFETY: entered on this thread, just before the isolate (the last field) is dropped.
+    unsafe { self.isolate.enter() };
+  }
+}
+
 impl Default for RuntimeOptions {
   fn default() -> Self {
     RuntimeOptions {
@@ -132,6 +174,11 @@ impl Runtime {
       }
       v8::Global::new(scope, context)
     };
+    // rusty_v8 leaves a new isolate entered on this thread until it is dropped; a runtime enters
+    // its own around each call instead (`Entered`), so a thread may hold several runtimes and
+    // use and drop them in any order.
+    // SAFETY: the isolate was entered when it was made, on this thread, and is the current one.
+    unsafe { isolate.exit() };
     Ok(Self {
       context,
       pending_modules: Vec::new(),
@@ -174,9 +221,21 @@ impl Runtime {
     })
   }
 
-  /// Runs `f` in a handle scope with the runtime's context entered.
-  fn with_context<R>(&mut self, f: impl FnOnce(&mut v8::PinScope<'_, '_>) -> R) -> R {
-    v8::scope!(let scope, &mut self.isolate);
+  /// Runs `f` in a handle scope with the runtime's isolate and context entered: the way to use
+  /// the V8 API on the runtime's context (define a global, call a function, read a value).
+  ///
+  /// ```
+  /// # let mut runtime = v8_message_channel::Runtime::new(Default::default()).unwrap();
+  /// let answer = runtime.with_context(|scope| {
+  ///   let code = v8::String::new(scope, "6 * 7").unwrap();
+  ///   let script = v8::Script::compile(scope, code, None).unwrap();
+  ///   script.run(scope).unwrap().integer_value(scope).unwrap()
+  /// });
+  /// assert_eq!(answer, 42);
+  /// ```
+  pub fn with_context<R>(&mut self, f: impl FnOnce(&mut v8::PinScope<'_, '_>) -> R) -> R {
+    let mut isolate = Entered::new(&mut self.isolate);
+    v8::scope!(let scope, &mut *isolate);
     let context = v8::Local::new(scope, &self.context);
     let scope = &mut v8::ContextScope::new(scope, context);
     f(scope)
@@ -249,7 +308,8 @@ impl Runtime {
       // one turn per message, and each service costs a lock and a clock read.
       if poll != Poll::Ready || busy_turns == TURNS_PER_YIELD {
         if let Some(platform) = PLATFORM.get() {
-          while v8::Platform::pump_message_loop(platform, &self.isolate, false) {}
+          let isolate = Entered::new(&mut self.isolate);
+          while v8::Platform::pump_message_loop(platform, &isolate, false) {}
         }
         // A platform task may have run JS (a FinalizationRegistry callback) that queued work.
         let queued = match poll {
@@ -311,7 +371,8 @@ impl Runtime {
     if self.pending_modules.is_empty() {
       return Ok(());
     }
-    v8::scope!(let scope, &mut self.isolate);
+    let mut isolate = Entered::new(&mut self.isolate);
+    v8::scope!(let scope, &mut *isolate);
     let context = v8::Local::new(scope, &self.context);
     let scope = &mut v8::ContextScope::new(scope, context);
     let mut failure = None;
@@ -394,10 +455,11 @@ impl Runtime {
 
   /// Asks V8 for a full garbage collection (diagnostics and leak tests).
   pub fn collect_garbage(&mut self) {
-    self.isolate.low_memory_notification();
+    Entered::new(&mut self.isolate).low_memory_notification();
   }
 
-  /// The isolate, for embedders that need more than this API offers.
+  /// The isolate, for embedders that need more than this API offers. It is not entered between
+  /// calls (a thread may hold several runtimes): use [`Runtime::with_context`] for scopes.
   pub fn isolate(&mut self) -> &mut v8::OwnedIsolate {
     &mut self.isolate
   }

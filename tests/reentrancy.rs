@@ -25,16 +25,15 @@ fn gc<'s>(
 
 /// Defines the global `gc` in `runtime`.
 fn install_gc(runtime: &mut Runtime) {
-  let context = runtime.context().clone();
-  v8::scope!(let scope, runtime.isolate());
-  let context = v8::Local::new(scope, &context);
-  let scope = &mut v8::ContextScope::new(scope, context);
-  let function = v8::Function::new(scope, gc).expect("gc function");
-  let name = v8::String::new(scope, "gc").expect("name");
-  let defined = context
-    .global(scope)
-    .create_data_property(scope, name.into(), function.into());
-  assert_eq!(defined, Some(true), "gc defined");
+  runtime.with_context(|scope| {
+    let context = scope.get_current_context();
+    let function = v8::Function::new(scope, gc).expect("gc function");
+    let name = v8::String::new(scope, "gc").expect("name");
+    let defined = context
+      .global(scope)
+      .create_data_property(scope, name.into(), function.into());
+    assert_eq!(defined, Some(true), "gc defined");
+  });
 }
 
 /// Runs `source` and its event loop in a runtime with `gc()`, and asserts it succeeded and

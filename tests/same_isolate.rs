@@ -369,14 +369,8 @@ fn queued_messages_are_seen_by_the_embedder_api_and_the_receiver() {
     )
     .unwrap();
   assert_eq!(runtime.queued_messages(), 1500);
-  {
-    // What an embedder driving its own loop asks before sleeping.
-    let context = runtime.context().clone();
-    v8::scope!(let scope, runtime.isolate());
-    let context = v8::Local::new(scope, &context);
-    let scope = &mut v8::ContextScope::new(scope, context);
-    assert!(has_pending_work(scope));
-  }
+  // What an embedder driving its own loop asks before sleeping.
+  assert!(runtime.with_context(|scope| has_pending_work(scope)));
   block_on(runtime.run_event_loop()).unwrap();
   assert_eq!(
     runtime.queued_messages(),
