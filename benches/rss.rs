@@ -9,26 +9,9 @@
 
 use v8_message_channel::{Runtime, RuntimeOptions};
 
-/// Gives the memory malloc keeps for reuse back to the kernel, so that RSS shows what is held,
-/// not what glibc keeps around (it keeps most of a burst's freed memory otherwise).
-fn trim() {
-  #[cfg(all(target_os = "linux", target_env = "gnu"))]
-  // SAFETY: malloc_trim only returns free memory of malloc's heaps to the kernel.
-  unsafe {
-    libc::malloc_trim(0);
-  }
-}
-
-fn rss_kib() -> u64 {
-  // /proc/self/statm: sizes in pages; the second field is the resident set.
-  let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-  let pages: u64 = statm
-    .split_whitespace()
-    .nth(1)
-    .and_then(|p| p.parse().ok())
-    .unwrap_or(0);
-  pages * 4
-}
+#[path = "process_memory.rs"]
+mod process_memory;
+use process_memory::{rss_kib, trim};
 
 /// Runs `script` `rounds` times in one runtime, collecting garbage after each, and prints the
 /// RSS after each round. Returns the RSS after the first and after the last round.

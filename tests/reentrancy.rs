@@ -6,12 +6,10 @@
 //! that the loop ends and that the ports involved (or others) still work afterwards.
 
 use crate::setup::{Outcome, assert_prints, block_on, runtime_with};
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
-use v8_message_channel::{Compat, Error, Port, Runtime, RuntimeOptions, Stream, entangled_pair};
+use v8_message_channel::{Compat, Error, Port, Runtime, RuntimeOptions, entangled_pair};
 
 /// `gc()`: a full collection, callable from JS at any point (a getter run by the serializer,
 /// a listener), like V8's `--expose-gc` without changing the process-wide V8 flags.
@@ -949,19 +947,7 @@ struct Ended {
 fn spawn(source: String, ports: Vec<(&'static str, Port)>) -> mpsc::Receiver<Ended> {
   let (done, ended) = mpsc::channel();
   thread::spawn(move || {
-    let captured = Rc::new(RefCell::new((String::new(), String::new())));
-    let sink = captured.clone();
-    let mut runtime = Runtime::new(RuntimeOptions {
-      output: Some(Rc::new(move |stream, text| {
-        let mut out = sink.borrow_mut();
-        match stream {
-          Stream::Stdout => out.0.push_str(text),
-          Stream::Stderr => out.1.push_str(text),
-        }
-      })),
-      ..Default::default()
-    })
-    .expect("runtime starts");
+    let (mut runtime, captured) = crate::setup::runtime_from(RuntimeOptions::default());
     for (name, port) in ports {
       runtime.define_port(name, port).expect("port defined");
     }

@@ -1,11 +1,10 @@
 //! Ports across runtimes and threads: an entangled pair handed to two runtimes on two threads,
 //! ports transferred between them, shared memory, liveness and close when a runtime goes.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
-use v8_message_channel::{Error, Port, Runtime, RuntimeOptions, Stream, entangled_pair};
+use v8_message_channel::{Error, Port, Runtime, RuntimeOptions, entangled_pair};
 
 /// What a runtime on its own thread printed, and how its event loop ended.
 struct Ended {
@@ -18,19 +17,7 @@ struct Ended {
 /// is done.
 fn spawn(source: &'static str, ports: Vec<(&'static str, Port)>) -> thread::JoinHandle<Ended> {
   thread::spawn(move || {
-    let captured = Rc::new(RefCell::new((String::new(), String::new())));
-    let sink = captured.clone();
-    let mut runtime = Runtime::new(RuntimeOptions {
-      output: Some(Rc::new(move |stream, text| {
-        let mut out = sink.borrow_mut();
-        match stream {
-          Stream::Stdout => out.0.push_str(text),
-          Stream::Stderr => out.1.push_str(text),
-        }
-      })),
-      ..Default::default()
-    })
-    .expect("runtime starts");
+    let (mut runtime, captured) = crate::setup::runtime_from(RuntimeOptions::default());
     for (name, port) in ports {
       runtime.define_port(name, port).expect("port defined");
     }
