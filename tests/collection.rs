@@ -220,3 +220,46 @@ fn an_unreachable_pair_with_a_message_and_a_close_listener_goes_together() {
   assert_eq!(stdout, "");
   assert_eq!(runtime.live_ports(), 0);
 }
+
+#[test]
+fn ports_in_transit_inside_each_other_close_their_peers() {
+  // one.port1 waits in two.port1's queue, then two.port1 (with it) in one.port1's queue: no
+  // holder can ever take either out, so both are gone as if collected, and their peers hear it.
+  // A third, in a queue of a port someone holds, still arrives.
+  let (_, stdout) = run_collecting(
+    r#"
+    const one = new MessageChannel(), two = new MessageChannel(), three = new MessageChannel();
+    one.port2.onclose = () => console.log("one.port2 closed");
+    two.port2.onclose = () => console.log("two.port2 closed");
+    two.port2.postMessage("carries one.port1", [one.port1]);
+    one.port2.postMessage("carries two.port1", [two.port1]);
+    one.port2.postMessage("after the cycle closed: dropped");
+    three.port2.postMessage("carries a port", [new MessageChannel().port1]);
+    three.port1.onmessage = (e) => { console.log("three:", e.data, e.ports.length); three.port1.close(); };
+    "#,
+  );
+  let mut lines: Vec<&str> = stdout.lines().collect();
+  lines.sort();
+  assert_eq!(
+    lines,
+    [
+      "one.port2 closed",
+      "three: carries a port 1",
+      "two.port2 closed"
+    ]
+  );
+}
+
+#[test]
+fn a_port_posted_to_itself_closes_its_peer() {
+  // HTML's "doomed" message: the target port is in its own transfer list, so it can never be
+  // delivered, and the channel is lost.
+  let (_, stdout) = run_collecting(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    port1.onclose = () => console.log("port1 closed");
+    port1.postMessage("to itself", [port2]);
+    "#,
+  );
+  assert_eq!(stdout, "port1 closed\n");
+}

@@ -15,10 +15,12 @@
 //! a copy made in the receiving isolate and kept there ([`Payload::Local`]), which the core only
 //! accepts for an end held by that very isolate. Functions that take messages out of a queue
 //! return them, so that nothing is dropped while a pair's lock is held (a message can carry
-//! ports, whose drop locks their own pairs).
+//! ports, whose drop locks their own pairs). Ends in transit inside each other's queues, which
+//! no holder can reach, are closed as soon as a message closes the cycle ([`transit`]).
 
 mod message;
 mod pair;
+mod transit;
 
 pub(crate) use message::{LocalKey, Message, Payload, Serialized};
 pub(crate) use pair::{Holder, HolderId, PeerPlace, Posted, Sender, Wake, new_holder_id};

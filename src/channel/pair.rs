@@ -1,9 +1,10 @@
 //! The two ends of a pair behind one lock, and [`Port`], the handle on one end.
 
 use super::message::{Message, Payload};
+use super::transit::{self, Carried};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 /// Names a holder (see [`Holder`]): unique in the process.
 pub(crate) type HolderId = u64;
@@ -34,7 +35,7 @@ pub(crate) trait Holder: Send + Sync {
 
 /// https://html.spec.whatwg.org/multipage/web-messaging.html#port-message-queue
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
   /// The queue is disabled: messages wait until `start()`.
   Pending,
   /// Every message in the queue has a task with the holder.
@@ -43,12 +44,12 @@ enum State {
   Closed,
 }
 
-struct End {
-  state: State,
+pub(super) struct End {
+  pub(super) state: State,
   /// Messages posted to this end, oldest first.
   queue: VecDeque<Message>,
   /// The holder and the key it knows this end by; `None` while the end is in transit.
-  holder: Option<(Arc<dyn Holder>, u64)>,
+  pub(super) holder: Option<(Arc<dyn Holder>, u64)>,
   /// This end's `close` event was queued (or, in transit, is due when it is adopted, or, with
   /// messages waiting in a disabled queue, is due when it starts).
   close_fired: bool,
@@ -56,6 +57,9 @@ struct End {
   close_deferred: bool,
   /// While in transit: the holder whose queues hold the message carrying it, when known.
   carried_to: Option<HolderId>,
+  /// While in transit: the end whose queue holds the message carrying this end (see
+  /// `super::transit`); stale once that message left the queue.
+  pub(super) inside: Option<(Weak<Pair>, usize)>,
 }
 
 impl End {
@@ -67,6 +71,7 @@ impl End {
       close_fired: false,
       close_deferred: false,
       carried_to: None,
+      inside: None,
     }
   }
 
@@ -92,14 +97,21 @@ impl End {
   }
 }
 
-struct Ends {
-  ends: [End; 2],
+pub(super) struct Ends {
+  pub(super) ends: [End; 2],
   /// Until either end closes. Posts are dropped once the pair is disentangled.
   entangled: bool,
 }
 
-struct Pair {
+pub(super) struct Pair {
   ends: Mutex<Ends>,
+}
+
+impl Pair {
+  pub(super) fn lock(&self) -> MutexGuard<'_, Ends> {
+    // Nothing panics while the lock is held; should it ever be poisoned, the data is still sound.
+    self.ends.lock().unwrap_or_else(PoisonError::into_inner)
+  }
 }
 
 /// One end of an entangled pair (a `MessagePort` without its JS object). It can move between
@@ -170,12 +182,12 @@ pub(crate) enum PeerPlace {
 
 impl Port {
   fn lock(&self) -> MutexGuard<'_, Ends> {
-    // Nothing panics while the lock is held; should it ever be poisoned, the data is still sound.
-    self
-      .pair
-      .ends
-      .lock()
-      .unwrap_or_else(PoisonError::into_inner)
+    self.pair.lock()
+  }
+
+  /// The pair and the side of this end, for `super::transit`.
+  pub(super) fn place(&self) -> (&Arc<Pair>, usize) {
+    (&self.pair, self.side)
   }
 
   fn peer_side(&self) -> usize {
@@ -234,36 +246,19 @@ impl Port {
       return None;
     }
     let message = end.queue.pop_front()?;
-    Some((message, end.queue.is_empty()))
+    let empty = end.queue.is_empty();
+    drop(guard);
+    if let Payload::Serialized(serialized) = &message.payload {
+      transit::left_queue(&serialized.ports);
+    }
+    Some((message, empty))
   }
 
   /// `close()`: disentangles the pair and queues a `close` event on both ends, once each
   /// (Workers behaviour). Returns the messages that were waiting in this end's queue, which are
   /// never delivered, and which ends this call queued a `close` event for.
   pub(crate) fn close(&self) -> Closed {
-    let mut guard = self.lock();
-    let ends = &mut *guard;
-    let end = &mut ends.ends[self.side];
-    if end.state == State::Closed {
-      return Closed::default();
-    }
-    end.state = State::Closed;
-    let dropped = std::mem::take(&mut end.queue);
-    // A close event that waited for the queue is due now: the queue is gone.
-    if std::mem::take(&mut end.close_deferred) {
-      end.close_fired = false;
-    }
-    let own_event = end.fire_close();
-    let mut peer_event = false;
-    if std::mem::replace(&mut ends.entangled, false) {
-      // The peer keeps what was posted to it before: it is delivered before its close event.
-      peer_event = ends.ends[self.peer_side()].fire_close();
-    }
-    Closed {
-      dropped,
-      own_event,
-      peer_event,
-    }
+    close_end(&self.pair, self.side)
   }
 
   /// Closes an end whose JS port was collected: as [`Port::close`], but the end's own `close`
@@ -305,6 +300,7 @@ impl Port {
     let disentangled = !guard.entangled;
     let end = &mut guard.ends[self.side];
     end.carried_to = None;
+    end.inside = None;
     end.holder = Some((holder, key));
     if disentangled {
       end.close_fired = false;
@@ -379,9 +375,36 @@ pub(crate) struct Closed {
   pub peer_event: bool,
 }
 
+/// [`Port::close`] of the end `side` of `pair`.
+pub(super) fn close_end(pair: &Pair, side: usize) -> Closed {
+  let mut guard = pair.lock();
+  let ends = &mut *guard;
+  let end = &mut ends.ends[side];
+  if end.state == State::Closed {
+    return Closed::default();
+  }
+  end.state = State::Closed;
+  let dropped = std::mem::take(&mut end.queue);
+  // A close event that waited for the queue is due now: the queue is gone.
+  if std::mem::take(&mut end.close_deferred) {
+    end.close_fired = false;
+  }
+  let own_event = end.fire_close();
+  let mut peer_event = false;
+  if std::mem::replace(&mut ends.entangled, false) {
+    // The peer keeps what was posted to it before: it is delivered before its close event.
+    peer_event = ends.ends[1 - side].fire_close();
+  }
+  Closed {
+    dropped,
+    own_event,
+    peer_event,
+  }
+}
+
 /// Posts as the end `side` of `pair` (see [`Port::post`]).
-fn post_to_peer(pair: &Pair, side: usize, message: Message, me: HolderId) -> Posted {
-  let mut guard = pair.ends.lock().unwrap_or_else(PoisonError::into_inner);
+fn post_to_peer(pair: &Arc<Pair>, side: usize, message: Message, me: HolderId) -> Posted {
+  let mut guard = pair.lock();
   let ends = &mut *guard;
   if !ends.entangled || ends.ends[side].state == State::Closed {
     return Posted::Dropped(message);
@@ -392,6 +415,12 @@ fn post_to_peer(pair: &Pair, side: usize, message: Message, me: HolderId) -> Pos
   {
     return Posted::NotLocal(message);
   }
+  let carried = match &message.payload {
+    Payload::Serialized(serialized) if !serialized.ports.is_empty() => {
+      Some(Carried::new(&serialized.ports))
+    }
+    _ => None,
+  };
   let was_empty = peer.queue.is_empty();
   peer.queue.push_back(message);
   let mut first_here = None;
@@ -402,6 +431,10 @@ fn post_to_peer(pair: &Pair, side: usize, message: Message, me: HolderId) -> Pos
     if was_empty && holder.id() == me {
       first_here = Some(*key);
     }
+  }
+  drop(guard);
+  if let Some(carried) = carried {
+    transit::queued(pair, 1 - side, carried);
   }
   Posted::Queued { first_here }
 }
@@ -425,11 +458,7 @@ impl Sender {
 
   /// The holder of the other end, if it has one.
   pub(crate) fn peer_holder(&self) -> Option<HolderId> {
-    let guard = self
-      .pair
-      .ends
-      .lock()
-      .unwrap_or_else(PoisonError::into_inner);
+    let guard = self.pair.lock();
     let peer = &guard.ends[1 - self.side];
     peer.holder.as_ref().map(|(holder, _)| holder.id())
   }
