@@ -11,6 +11,7 @@ mod copy;
 mod embed;
 mod event_loop;
 mod events;
+mod fuzz_regressions;
 mod gating;
 mod hardening;
 mod limits;
