@@ -36,6 +36,35 @@ fn nesting_too_deep_is_a_range_error_and_the_port_goes_on() {
   );
 }
 
+#[test]
+fn a_long_chain_of_ports_in_transit_closes_without_overflowing_the_stack() {
+  // Each port waits in the queue of the next one's peer: closing the last closes them all, one
+  // queue inside the other (this overflowed the stack when dropped recursively). And the same
+  // chain with its head collected instead of closed.
+  assert_prints(
+    r#"
+    function chain(length) {
+      let last = new MessageChannel();
+      for (let i = 0; i < length; i++) {
+        const next = new MessageChannel();
+        next.port2.postMessage(i, [last.port1]);
+        last = next;
+      }
+      return last;
+    }
+    const closed = chain(50000);
+    closed.port2.onclose = () => console.log("the closed chain's peer heard close");
+    closed.port1.close();
+    const dropped = chain(50000).port2;
+    dropped.onclose = () => console.log("the dropped chain's peer heard close");
+    "#,
+    &[
+      "the closed chain's peer heard close",
+      "the dropped chain's peer heard close",
+    ],
+  );
+}
+
 fn limited(limit: usize) -> (Runtime, crate::setup::Captured) {
   runtime_from(RuntimeOptions {
     compat: Compat::latest(),

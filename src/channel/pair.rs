@@ -468,7 +468,60 @@ impl Drop for Port {
   fn drop(&mut self) {
     // The pair's lock is released before the dropped messages (which may hold ports) go.
     let closed = self.close();
-    drop(closed);
+    drop_messages(closed.dropped);
+  }
+}
+
+std::thread_local! {
+  /// Messages the outermost [`drop_messages`] on this thread has yet to drop.
+  static TO_DROP: std::cell::RefCell<Option<Vec<Message>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Drops `messages` without recursing: a message carries ports, whose queues hold messages that
+/// carry ports, and so on, as deep as a script makes the chain (each posted into the next's
+/// queue); dropping that recursively overflows the stack. Nested calls hand their messages to
+/// the outermost one, which drops them in rounds.
+fn drop_messages(messages: VecDeque<Message>) {
+  if messages.is_empty() {
+    return;
+  }
+  let outermost = TO_DROP.try_with(|list| {
+    let mut list = list.borrow_mut();
+    match list.as_mut() {
+      Some(pending) => {
+        pending.extend(messages);
+        None
+      }
+      None => {
+        *list = Some(Vec::new());
+        Some(messages)
+      }
+    }
+  });
+  let mut batch: Vec<Message> = match outermost {
+    Ok(Some(messages)) => messages.into(),
+    Ok(None) => return,
+    // The thread is going and its locals with it: drop them here.
+    Err(_) => return,
+  };
+  /// Ends the outermost call, also on unwind.
+  struct Done;
+  impl Drop for Done {
+    fn drop(&mut self) {
+      let _ = TO_DROP.try_with(|list| list.borrow_mut().take());
+    }
+  }
+  let _done = Done;
+  while !batch.is_empty() {
+    // One at a time: each may add to the list.
+    for message in batch.drain(..) {
+      drop(message);
+    }
+    batch = TO_DROP
+      .try_with(|list| list.borrow_mut().as_mut().map(std::mem::take))
+      .ok()
+      .flatten()
+      .unwrap_or_default();
   }
 }
 
