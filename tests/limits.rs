@@ -65,6 +65,35 @@ fn a_long_chain_of_ports_in_transit_closes_without_overflowing_the_stack() {
   );
 }
 
+#[test]
+fn long_transfer_lists_are_checked_and_carried_out() {
+  // Duplicates are found by hash (a search per entry took minutes for 100k buffers).
+  assert_prints(
+    r#"
+    const { port1, port2 } = new MessageChannel();
+    const buffers = Array.from({ length: 50000 }, (_, i) => new Uint8Array([i % 256]).buffer);
+    const ports = Array.from({ length: 5000 }, () => new MessageChannel().port1);
+    try { port1.postMessage(null, [...buffers, ...ports, buffers[49999]]); }
+    catch (e) { console.log(e.name, e.message, buffers[0].byteLength); }
+    try { structuredClone(null, { transfer: [...ports, ports[4999]] }); }
+    catch (e) { console.log(e.name, e.message, buffers[0].byteLength); }
+    port1.postMessage({ buffers, ports }, [...buffers, ...ports]);
+    console.log("sent", buffers.every((b) => b.detached));
+    port2.onmessage = ({ data, ports: arrived }) => {
+      const intact = data.buffers.every((b, i) => new Uint8Array(b)[0] === i % 256);
+      console.log("got", data.buffers.length, intact, arrived.length, data.ports[4999] === arrived[4999]);
+      port2.close();
+    };
+    "#,
+    &[
+      "DataCloneError ArrayBuffer at index 55000 is already in the transfer list. 1",
+      "DataCloneError MessagePort at index 5000 is already in the transfer list. 1",
+      "sent true",
+      "got 50000 true 5000 true",
+    ],
+  );
+}
+
 fn limited(limit: usize) -> (Runtime, crate::setup::Captured) {
   runtime_from(RuntimeOptions {
     compat: Compat::latest(),

@@ -7,10 +7,12 @@
 //! object whose prototype chain reaches one of the realm's platform prototypes is a host
 //! object, and only a MessagePort in the transfer list is written (as its index in the list).
 
+mod identity;
 pub(crate) mod kind;
 #[cfg(feature = "fast-paths")]
 pub(crate) mod layout;
 
+pub(crate) use identity::IdentityIndex;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use v8::{ValueDeserializerHelper, ValueSerializerHelper};
@@ -131,6 +133,7 @@ struct SerializerDelegate {
   realm: Rc<CloneRealm>,
   /// The MessagePorts of the transfer list: a port is written as its index here.
   ports: Vec<v8::Global<v8::Object>>,
+  port_index: IdentityIndex,
   /// The memory of the SharedArrayBuffers met so far (the caller keeps the other handle).
   shared: Rc<RefCell<Vec<v8::SharedRef<v8::BackingStore>>>>,
   /// Errors are plain `Error`s made without calling into JS (see [`serialize_plain`]).
@@ -181,8 +184,13 @@ impl v8::ValueSerializerImpl for SerializerDelegate {
     object: v8::Local<'s, v8::Object>,
     serializer: &dyn v8::ValueSerializerHelper,
   ) -> Option<bool> {
-    if let Some(index) = self.ports.iter().position(|port| *port == object) {
-      serializer.write_uint32(index as u32);
+    let found = self
+      .port_index
+      .candidates(&object)
+      .iter()
+      .find(|&&index| self.ports[index as usize] == object);
+    if let Some(&index) = found {
+      serializer.write_uint32(index);
       return Some(true);
     }
     let message = if self.realm.is_message_port(scope, object.into()) {
@@ -257,12 +265,17 @@ fn serialize_with<'s>(
   quiet: bool,
 ) -> Option<SerializedValue> {
   let shared = Rc::new(RefCell::new(Vec::new()));
+  let mut port_index = IdentityIndex::default();
+  for (index, port) in ports.iter().enumerate() {
+    port_index.insert(port, index as u32);
+  }
   let delegate = SerializerDelegate {
     realm: realm.clone(),
     ports: ports
       .iter()
       .map(|port| v8::Global::new(scope, *port))
       .collect(),
+    port_index,
     shared: shared.clone(),
     quiet,
   };

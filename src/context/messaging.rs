@@ -9,8 +9,9 @@
 
 use super::{ContextState, Hooks};
 use crate::channel::{Message, Payload, Port, Serialized};
-use crate::clone::{self, CloneRealm};
+use crate::clone::{self, CloneRealm, IdentityIndex};
 use crate::tables::{TRANSFER_DETACHED_PORT, TRANSFER_NOT_A_PORT};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 /// The entries of a transfer list, checked: its ArrayBuffers, and its MessagePorts with keys.
@@ -37,13 +38,20 @@ fn check_transfer_list<'s>(
     port_objects: Vec::new(),
     port_keys: Vec::new(),
   };
+  // Duplicates are found by hash: lists are as long as a script makes them.
+  let mut buffer_index = IdentityIndex::default();
+  let mut port_keys = HashSet::new();
   for (index, item) in items.iter().enumerate() {
     let key = keys
       .get(index)
       .copied()
       .unwrap_or(TRANSFER_NOT_A_PORT.into());
     let problem = if let Ok(buffer) = v8::Local::<v8::ArrayBuffer>::try_from(*item) {
-      if list.buffers.contains(&buffer) {
+      let seen = buffer_index
+        .candidates(&buffer)
+        .iter()
+        .any(|&at| list.buffers[at as usize] == buffer);
+      if seen {
         Some(format!(
           "ArrayBuffer at index {index} is already in the transfer list."
         ))
@@ -56,6 +64,7 @@ fn check_transfer_list<'s>(
           "ArrayBuffer at index {index} is not detachable and cannot be transferred."
         ))
       } else {
+        buffer_index.insert(&buffer, list.buffers.len() as u32);
         list.buffers.push(buffer);
         None
       }
@@ -67,7 +76,7 @@ fn check_transfer_list<'s>(
         Some(format!(
           "MessagePort at index {index} is the port posting the message: it cannot transfer itself."
         ))
-      } else if list.port_keys.contains(&key) {
+      } else if port_keys.contains(&key) {
         Some(format!(
           "MessagePort at index {index} is already in the transfer list."
         ))
@@ -78,6 +87,7 @@ fn check_transfer_list<'s>(
       } else {
         match v8::Local::<v8::Object>::try_from(*item) {
           Ok(object) => {
+            port_keys.insert(key);
             list.port_keys.push(key);
             list.port_objects.push(object);
             None
