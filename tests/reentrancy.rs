@@ -1215,3 +1215,32 @@ fn across_threads_closing_both_ends_mid_flood_ends_both_loops() {
     );
   }
 }
+
+#[test]
+fn a_getter_that_resizes_a_written_buffer_makes_a_message_the_receiver_cannot_read() {
+  // V8 writes the buffer at its length then (8), and the view, back in bounds once the getter
+  // grew the buffer, is written after it, reaching past those 8 bytes: V8's deserializer refuses
+  // the data (Node does the same). structuredClone throws; postMessage sends (HTML deserializes
+  // on delivery) and the receiver gets messageerror, then the port goes on.
+  assert_prints(
+    r#"
+    function make() {
+      const buffer = new ArrayBuffer(20, { maxByteLength: 24 });
+      const view = new Uint8Array(buffer, 10, 4);
+      buffer.resize(8);
+      return [buffer, { get grow() { buffer.resize(20); return 1; } }, view];
+    }
+    try { structuredClone(make()); } catch (e) { console.log("structuredClone:", e.message); }
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessageerror = (e) => console.log("messageerror", e.data);
+    port2.onmessage = (e) => { console.log("message", e.data); port2.close(); };
+    port1.postMessage(make());
+    port1.postMessage("next");
+    "#,
+    &[
+      "structuredClone: Unable to deserialize cloned data.",
+      "messageerror null",
+      "message next",
+    ],
+  );
+}
