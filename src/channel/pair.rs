@@ -526,24 +526,24 @@ fn drop_messages(messages: VecDeque<Message>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
   use super::*;
   use std::sync::Mutex as StdMutex;
 
   /// Records the tasks it is asked to queue.
-  struct Recorder {
-    id: HolderId,
+  pub(in crate::channel) struct Recorder {
+    pub id: HolderId,
     tasks: StdMutex<Vec<(u64, Wake)>>,
   }
 
   impl Recorder {
-    fn new() -> Arc<Self> {
+    pub fn new() -> Arc<Self> {
       Arc::new(Recorder {
         id: new_holder_id(),
         tasks: StdMutex::new(Vec::new()),
       })
     }
-    fn take(&self) -> Vec<(u64, Wake)> {
+    pub fn take(&self) -> Vec<(u64, Wake)> {
       std::mem::take(&mut self.tasks.lock().unwrap())
     }
   }

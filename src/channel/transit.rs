@@ -98,33 +98,11 @@ pub(super) fn left_queue(ports: &[Port]) {
 
 #[cfg(test)]
 mod tests {
-  use super::super::pair::{Holder, HolderId, Wake, new_holder_id};
+  use super::super::pair::Wake;
+  use super::super::pair::tests::Recorder;
   use super::super::{Message, Payload, PeerPlace, Posted, Serialized, entangled_pair};
   use super::*;
   use std::sync::Weak;
-
-  /// Records the tasks it is asked to queue.
-  struct Recorder {
-    id: HolderId,
-    tasks: Mutex<Vec<(u64, Wake)>>,
-  }
-
-  impl Holder for Recorder {
-    fn id(&self) -> HolderId {
-      self.id
-    }
-    fn wake(&self, key: u64, wake: Wake, count: usize) {
-      let mut tasks = self.tasks.lock().unwrap();
-      tasks.extend(std::iter::repeat_n((key, wake), count));
-    }
-  }
-
-  fn recorder() -> Arc<Recorder> {
-    Arc::new(Recorder {
-      id: new_holder_id(),
-      tasks: Mutex::new(Vec::new()),
-    })
-  }
 
   fn carrying(port: Port) -> Message {
     Message::serialized(Serialized {
@@ -145,7 +123,7 @@ mod tests {
 
   #[test]
   fn ends_queued_inside_each_other_close_and_are_freed() {
-    let holder = recorder();
+    let holder = Recorder::new();
     // a and c go into each other's queues; b and d stay with the holder.
     let (a, b) = entangled_pair();
     let (c, d) = entangled_pair();
@@ -163,26 +141,26 @@ mod tests {
     assert_eq!(d.peer_place(holder.id), PeerPlace::Gone);
     // b and d hold their own pairs; the messages and the ends in transit are gone.
     assert_eq!((first.strong_count(), second.strong_count()), (1, 1));
-    let mut tasks = std::mem::take(&mut *holder.tasks.lock().unwrap());
+    let mut tasks = holder.take();
     tasks.sort_by_key(|(key, _)| *key);
     assert_eq!(tasks, [(2, Wake::Close), (4, Wake::Close)]);
   }
 
   #[test]
   fn an_end_queued_to_itself_closes() {
-    let holder = recorder();
+    let holder = Recorder::new();
     let (a, b) = entangled_pair();
     b.adopt(holder.clone(), 2);
     let pair = weak(&a);
     // `a` posted to itself through its peer: HTML's "doomed" message.
     queued(b.post(carrying(a), holder.id));
     assert_eq!(pair.strong_count(), 1);
-    assert_eq!(*holder.tasks.lock().unwrap(), [(2, Wake::Close)]);
+    assert_eq!(holder.take(), [(2, Wake::Close)]);
   }
 
   #[test]
   fn a_chain_that_ends_at_a_holder_stays() {
-    let holder = recorder();
+    let holder = Recorder::new();
     let (a, b) = entangled_pair();
     let (c, d) = entangled_pair();
     let (e, f) = entangled_pair();
@@ -193,7 +171,7 @@ mod tests {
     // a inside c's queue, c inside e's queue: e is held, so both can still be delivered.
     queued(d.post(carrying(a), holder.id));
     queued(f.post(carrying(c), holder.id));
-    assert!(holder.tasks.lock().unwrap().is_empty());
+    assert!(holder.take().is_empty());
     e.start();
     let (message, _) = e.take_next().expect("the message carrying c");
     let Payload::Serialized(serialized) = message.payload else {
