@@ -92,6 +92,28 @@ impl std::ops::DerefMut for Entered<'_> {
   }
 }
 
+/// The runtime's isolate entered on this thread until the guard drops, without holding a borrow
+/// of it: calls made meanwhile enter it again, which V8 only counts (see `run_event_loop`).
+struct EnteredWhile(*mut v8::Isolate);
+
+impl EnteredWhile {
+  fn new(isolate: &mut v8::OwnedIsolate) -> Self {
+    let isolate: &mut v8::Isolate = isolate;
+    // SAFETY: as in `Entered::new`; the pointer stays valid because the guard never outlives
+    // the `run_event_loop` call that borrows the runtime (and with it the isolate).
+    unsafe { isolate.enter() };
+    EnteredWhile(isolate)
+  }
+}
+
+impl Drop for EnteredWhile {
+  fn drop(&mut self) {
+    // SAFETY: entered in `new` on this thread; every nested enter since was exited by its own
+    // guard, and no other reference to the isolate is in use while this one exits it.
+    unsafe { (*self.0).exit() };
+  }
+}
+
 impl Drop for Runtime {
   fn drop(&mut self) {
     // OwnedIsolate's own drop exits the isolate, and requires it to be the current one.
@@ -300,28 +322,42 @@ impl Runtime {
     let tasks = self.with_context(|scope| ContextState::get(scope).map(|state| state.task_queue()));
     let mut busy_turns = 0;
     loop {
-      let mut poll = self.with_context(run_tasks);
-      busy_turns += 1;
-      // V8 posts work to the platform (GC finalization, the weak callbacks that free dropped
-      // ports, FinalizationRegistry cleanups) and tokio has drivers to poll: both are served
-      // every few busy turns and whenever the loop is about to wait or end. A ping-pong runs
-      // one turn per message, and each service costs a lock and a clock read.
-      if poll != Poll::Ready || busy_turns == TURNS_PER_YIELD {
-        if let Some(platform) = PLATFORM.get() {
-          let isolate = Entered::new(&mut self.isolate);
-          while v8::Platform::pump_message_loop(platform, &isolate, false) {}
+      // The turns until the loop must yield or wait run with the isolate entered once: entering
+      // an isolate that is not the thread's current one costs a lock and an allocation in V8,
+      // while the nested enter of each call below only counts.
+      // Another runtime on this thread may run while this one awaits: the guard ends first.
+      let poll = {
+        let _entered = EnteredWhile::new(&mut self.isolate);
+        loop {
+          let mut poll = self.with_context(run_tasks);
+          busy_turns += 1;
+          // V8 posts work to the platform (GC finalization, the weak callbacks that free dropped
+          // ports, FinalizationRegistry cleanups) and tokio has drivers to poll: both are served
+          // every few busy turns and whenever the loop is about to wait or end. A ping-pong runs
+          // one turn per message, and each service costs a lock and a clock read.
+          if poll != Poll::Ready || busy_turns == TURNS_PER_YIELD {
+            if let Some(platform) = PLATFORM.get() {
+              let isolate = Entered::new(&mut self.isolate);
+              while v8::Platform::pump_message_loop(platform, &isolate, false) {}
+            }
+            // A platform task may have run JS (a FinalizationRegistry callback) that queued work.
+            let queued = match poll {
+              Poll::Ready => false,
+              Poll::WaitUntil(_) | Poll::Waiting => {
+                self.with_context(|scope| has_queued_tasks(scope))
+              }
+              Poll::Done => self.with_context(|scope| has_pending_work(scope)),
+            };
+            if queued {
+              poll = Poll::Ready;
+            }
+          }
+          self.check_pending_modules()?;
+          if poll != Poll::Ready || busy_turns >= TURNS_PER_YIELD {
+            break poll;
+          }
         }
-        // A platform task may have run JS (a FinalizationRegistry callback) that queued work.
-        let queued = match poll {
-          Poll::Ready => false,
-          Poll::WaitUntil(_) | Poll::Waiting => self.with_context(|scope| has_queued_tasks(scope)),
-          Poll::Done => self.with_context(|scope| has_pending_work(scope)),
-        };
-        if queued {
-          poll = Poll::Ready;
-        }
-      }
-      self.check_pending_modules()?;
+      };
       match poll {
         Poll::Ready => {
           if busy_turns >= TURNS_PER_YIELD {
