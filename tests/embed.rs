@@ -4,7 +4,7 @@ use crate::setup::{block_on, in_own_process, runtime_with};
 use std::cell::RefCell;
 use std::rc::Rc;
 use v8_message_channel::{
-  Compat, Poll, Stream, install_with_output, run_tasks, take_uncaught_errors,
+  Compat, Poll, Stream, entangled_pair, install_with_output, run_tasks, take_uncaught_errors,
 };
 
 #[test]
@@ -243,4 +243,38 @@ fn snapshot_runtimes_live_beside_isolates_from_v8s_own_snapshot() {
       assert_eq!(eval_in(&mut plain, "String(new Map([[1, 2]]).get(1))"), "2");
     },
   );
+}
+
+#[test]
+fn two_runtimes_run_their_loops_together_on_one_thread() {
+  // Both loops polled by one executor on one thread: each enters its isolate only between
+  // awaits, so the other can run in between (found in review of the per-stretch enter).
+  let (mut one, out_one) = runtime_with(Compat::latest());
+  let (mut two, out_two) = runtime_with(Compat::latest());
+  let (a, b) = entangled_pair();
+  one.define_port("port", a).unwrap();
+  two.define_port("port", b).unwrap();
+  one
+    .execute_script(
+      "one.js",
+      "port.onmessage = (e) => { if (e.data < 3000) port.postMessage(e.data + 1); \
+       else { console.log('one got', e.data); port.close(); } }; port.postMessage(0);",
+    )
+    .unwrap();
+  two
+    .execute_script(
+      "two.js",
+      "port.onmessage = (e) => port.postMessage(e.data + 1); \
+       port.onclose = () => console.log('two heard close');",
+    )
+    .unwrap();
+  block_on(async {
+    let (first, second) = tokio::join!(one.run_event_loop(), two.run_event_loop());
+    first.unwrap();
+    second.unwrap();
+  });
+  assert_eq!(one.eval::<i32>("6 * 7").unwrap(), 42);
+  assert_eq!(two.eval::<i32>("6 * 9").unwrap(), 54);
+  assert_eq!(out_one.borrow().0, "one got 3001\n");
+  assert_eq!(out_two.borrow().0, "two heard close\n");
 }

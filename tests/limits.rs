@@ -220,3 +220,52 @@ fn a_flooded_port_grows_linearly_and_frees_its_queue_when_closed() {
   );
   assert_eq!(captured.borrow().1, "");
 }
+
+#[test]
+fn a_chain_of_ports_in_transit_grown_at_its_bottom_stays_cheap_and_closes() {
+  // Each port is posted into the queue of the deepest end in transit, so the ring check after
+  // each post climbs the chain: it stops after `MAX_RING` links (it climbed all of it before).
+  // Closing the top closes every end, and the deepest peer hears it.
+  assert_prints(
+    r#"
+    const top = new MessageChannel(), first = new MessageChannel();
+    top.port2.postMessage(0, [first.port1]);
+    let peer = first.port2;
+    for (let i = 0; i < 30000; i++) {
+      const next = new MessageChannel();
+      peer.postMessage(i, [next.port1]);
+      peer = next.port2;
+    }
+    peer.onclose = () => console.log("the deepest peer heard close");
+    top.port1.close();
+    "#,
+    &["the deepest peer heard close"],
+  );
+}
+
+#[test]
+fn a_ring_of_a_few_hundred_ports_in_transit_is_found() {
+  // A chain grown at its bottom, then its top posted into the bottom: a ring of 502 ends.
+  let outcome = crate::setup::run(
+    r#"
+    const top = new MessageChannel(), first = new MessageChannel();
+    top.port2.postMessage(0, [first.port1]);
+    let peer = first.port2;
+    for (let i = 0; i < 500; i++) {
+      const next = new MessageChannel();
+      peer.postMessage(i, [next.port1]);
+      peer = next.port2;
+    }
+    top.port2.onclose = () => console.log("the top's peer heard close");
+    peer.onclose = () => console.log("the deepest peer heard close");
+    peer.postMessage("the top", [top.port1]);
+    "#,
+  );
+  outcome.expect_ok();
+  let mut lines = outcome.lines();
+  lines.sort();
+  assert_eq!(
+    lines,
+    ["the deepest peer heard close", "the top's peer heard close"]
+  );
+}

@@ -404,6 +404,14 @@ pub(super) fn close_end(pair: &Pair, side: usize) -> Closed {
 
 /// Posts as the end `side` of `pair` (see [`Port::post`]).
 fn post_to_peer(pair: &Arc<Pair>, side: usize, message: Message, me: HolderId) -> Posted {
+  let carried = match &message.payload {
+    Payload::Serialized(serialized) if !serialized.ports.is_empty() => {
+      let carried = Carried::new(&serialized.ports);
+      carried.link_into(pair, 1 - side);
+      Some(carried)
+    }
+    _ => None,
+  };
   let mut guard = pair.lock();
   let ends = &mut *guard;
   if !ends.entangled || ends.ends[side].state == State::Closed {
@@ -415,12 +423,6 @@ fn post_to_peer(pair: &Arc<Pair>, side: usize, message: Message, me: HolderId) -
   {
     return Posted::NotLocal(message);
   }
-  let carried = match &message.payload {
-    Payload::Serialized(serialized) if !serialized.ports.is_empty() => {
-      Some(Carried::new(&serialized.ports))
-    }
-    _ => None,
-  };
   let was_empty = peer.queue.is_empty();
   peer.queue.push_back(message);
   let mut first_here = None;
@@ -434,7 +436,7 @@ fn post_to_peer(pair: &Arc<Pair>, side: usize, message: Message, me: HolderId) -
   }
   drop(guard);
   if let Some(carried) = carried {
-    transit::queued(pair, 1 - side, carried);
+    transit::close_if_ring(pair, 1 - side, &carried);
   }
   Posted::Queued { first_here }
 }
