@@ -140,6 +140,57 @@ fn summary(name: &str, what: &str, report: &Report) {
   );
 }
 
+/// Runs `rounds` rounds of `round(per_round)` (a function the scenario defined) in `runtime`,
+/// each followed by a collection, and prints and records what each left behind. `checked` is a
+/// JS expression counting what the scenario checked so far; returns the report and its final
+/// value.
+fn rounds_in_one_runtime(
+  name: &str,
+  unit: &str,
+  tokio: &tokio::runtime::Runtime,
+  runtime: &mut Runtime,
+  (rounds, per_round): (usize, u64),
+  checked: &str,
+) -> (Report, u64) {
+  let before = rss_kib();
+  header(name, unit);
+  let mut report = Report {
+    rounds: Vec::new(),
+    live_ports_at_end: 0,
+  };
+  let mut total = 0;
+  for index in 1..=rounds {
+    let start = Instant::now();
+    runtime
+      .execute_script("round.js", &format!("round({per_round});"))
+      .expect("round");
+    run_loop(tokio, runtime, name);
+    let secs = start.elapsed().as_secs_f64();
+    collect(tokio, runtime, name);
+    let now: u64 = runtime.eval(checked).expect("counts");
+    trim();
+    let round = Round {
+      rss_kib: rss_kib(),
+      live_ports: runtime.live_ports(),
+      other_live_ports: 0,
+      checked: now - total,
+      queued: runtime.queued_messages(),
+    };
+    total = now;
+    line(
+      name,
+      index,
+      &round,
+      before,
+      heap_kib(runtime),
+      secs,
+      per_round as f64,
+    );
+    report.rounds.push(round);
+  }
+  (report, total)
+}
+
 /// `messages`: `rounds` rounds of `per_round` small messages (`{ n }`) through one channel,
 /// posted `batch` at a time.
 pub fn messages(rounds: usize, per_round: u64, batch: u64) -> Report {
@@ -170,42 +221,14 @@ pub fn messages(rounds: usize, per_round: u64, batch: u64) -> Report {
       ),
     )
     .expect("setup");
-  let before = rss_kib();
-  header(name, "message");
-  let mut report = Report {
-    rounds: Vec::new(),
-    live_ports_at_end: 0,
-  };
-  let mut delivered = 0;
-  for index in 1..=rounds {
-    let start = Instant::now();
-    runtime
-      .execute_script("round.js", &format!("round({per_round});"))
-      .expect("round");
-    run_loop(&tokio, &mut runtime, name);
-    let secs = start.elapsed().as_secs_f64();
-    let now: u64 = runtime.eval("soak.delivered").expect("delivered");
-    collect(&tokio, &mut runtime, name);
-    trim();
-    let round = Round {
-      rss_kib: rss_kib(),
-      live_ports: runtime.live_ports(),
-      other_live_ports: 0,
-      checked: now - delivered,
-      queued: runtime.queued_messages(),
-    };
-    delivered = now;
-    line(
-      name,
-      index,
-      &round,
-      before,
-      heap_kib(&mut runtime),
-      secs,
-      per_round as f64,
-    );
-    report.rounds.push(round);
-  }
+  let (mut report, delivered) = rounds_in_one_runtime(
+    name,
+    "message",
+    &tokio,
+    &mut runtime,
+    (rounds, per_round),
+    "soak.delivered",
+  );
   // The channel goes: nothing is left behind.
   runtime
     .execute_script("end.js", "soak.port1.close(); soak = null; round = null;")
@@ -259,45 +282,15 @@ pub fn channels(rounds: usize, per_round: u64) -> Report {
       "#,
     )
     .expect("setup");
-  let before = rss_kib();
-  header(name, "channel");
-  let mut report = Report {
-    rounds: Vec::new(),
-    live_ports_at_end: 0,
-  };
-  let mut checked = 0;
-  for index in 1..=rounds {
-    let start = Instant::now();
-    runtime
-      .execute_script("round.js", &format!("round({per_round});"))
-      .expect("round");
-    run_loop(&tokio, &mut runtime, name);
-    let secs = start.elapsed().as_secs_f64();
-    collect(&tokio, &mut runtime, name);
-    // Messages delivered and close events heard, each checked once.
-    let now: u64 = runtime
-      .eval("soak.delivered + soak.closes")
-      .expect("counts");
-    trim();
-    let round = Round {
-      rss_kib: rss_kib(),
-      live_ports: runtime.live_ports(),
-      other_live_ports: 0,
-      checked: now - checked,
-      queued: runtime.queued_messages(),
-    };
-    checked = now;
-    line(
-      name,
-      index,
-      &round,
-      before,
-      heap_kib(&mut runtime),
-      secs,
-      per_round as f64,
-    );
-    report.rounds.push(round);
-  }
+  // Messages delivered and close events heard (some during the collection), each checked once.
+  let (mut report, checked) = rounds_in_one_runtime(
+    name,
+    "channel",
+    &tokio,
+    &mut runtime,
+    (rounds, per_round),
+    "soak.delivered + soak.closes",
+  );
   report.live_ports_at_end = runtime.live_ports();
   summary(
     name,
