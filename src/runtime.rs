@@ -58,49 +58,17 @@ pub struct RuntimeOptions {
   pub max_message_size: Option<usize>,
 }
 
-/// The runtime's isolate, entered on this thread for the guard's life (and exited after, even
-/// on a panic).
-struct Entered<'a>(&'a mut v8::OwnedIsolate);
-
-impl<'a> Entered<'a> {
-  fn new(isolate: &'a mut v8::OwnedIsolate) -> Self {
-    // SAFETY: entering is allowed on any thread that uses the isolate, and nests; `drop` exits
-    // it, making the isolate entered before (if any) current again.
-    unsafe { isolate.enter() };
-    Entered(isolate)
-  }
-}
-
-impl Drop for Entered<'_> {
-  fn drop(&mut self) {
-    // SAFETY: entered in `new` on this thread; anything entered since was exited by its own
-    // guard or scope before this one ends.
-    unsafe { self.0.exit() };
-  }
-}
-
-impl std::ops::Deref for Entered<'_> {
-  type Target = v8::OwnedIsolate;
-  fn deref(&self) -> &v8::OwnedIsolate {
-    self.0
-  }
-}
-
-impl std::ops::DerefMut for Entered<'_> {
-  fn deref_mut(&mut self) -> &mut v8::OwnedIsolate {
-    self.0
-  }
-}
-
-/// The runtime's isolate entered on this thread until the guard drops, without holding a borrow
-/// of it: calls made meanwhile enter it again, which V8 only counts (see `run_event_loop`).
+/// The runtime's isolate entered on this thread until the guard drops (also on a panic),
+/// without holding a borrow of it: calls made meanwhile enter it again, which V8 only counts
+/// (see `run_event_loop`).
 struct EnteredWhile(*mut v8::Isolate);
 
 impl EnteredWhile {
   fn new(isolate: &mut v8::OwnedIsolate) -> Self {
     let isolate: &mut v8::Isolate = isolate;
-    // SAFETY: as in `Entered::new`; the pointer stays valid because the guard never outlives
-    // the `run_event_loop` call that borrows the runtime (and with it the isolate).
+    // SAFETY: entering is allowed on any thread that uses the isolate, and nests; `drop` exits
+    // it, making the isolate entered before (if any) current again. The pointer stays valid:
+    // every guard lives inside a call that borrows the runtime, and with it the isolate.
     unsafe { isolate.enter() };
     EnteredWhile(isolate)
   }
@@ -109,8 +77,37 @@ impl EnteredWhile {
 impl Drop for EnteredWhile {
   fn drop(&mut self) {
     // SAFETY: entered in `new` on this thread; every nested enter since was exited by its own
-    // guard, and no other reference to the isolate is in use while this one exits it.
+    // guard or scope, and no other reference to the isolate is in use while this one exits it.
     unsafe { (*self.0).exit() };
+  }
+}
+
+/// The runtime's isolate, entered for the guard's life and borrowed through it.
+struct Entered<'a> {
+  isolate: &'a mut v8::OwnedIsolate,
+  _entered: EnteredWhile,
+}
+
+impl<'a> Entered<'a> {
+  fn new(isolate: &'a mut v8::OwnedIsolate) -> Self {
+    let entered = EnteredWhile::new(isolate);
+    Entered {
+      isolate,
+      _entered: entered,
+    }
+  }
+}
+
+impl std::ops::Deref for Entered<'_> {
+  type Target = v8::OwnedIsolate;
+  fn deref(&self) -> &v8::OwnedIsolate {
+    self.isolate
+  }
+}
+
+impl std::ops::DerefMut for Entered<'_> {
+  fn deref_mut(&mut self) -> &mut v8::OwnedIsolate {
+    self.isolate
   }
 }
 

@@ -202,7 +202,7 @@ impl ContextState {
       checking_rejections: Cell::new(false),
       delivery_budget: Cell::new(0),
       transfer_ports: Cell::new(false),
-      max_message_size: Cell::new(crate::tables::DEFAULT_MAX_MESSAGE_SIZE as usize),
+      max_message_size: Cell::new(DEFAULT_MAX_MESSAGE_SIZE),
       collected_when_idle: Cell::new(false),
     }
   }
