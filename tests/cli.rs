@@ -417,3 +417,28 @@ fn runs_the_round_trip_example() {
     .and_then(|ms| ms.parse::<f64>().ok());
   assert!(elapsed.is_some_and(|ms| ms > 0.0), "{stdout}");
 }
+
+#[test]
+fn max_message_size_limits_posts_and_rejects_a_bad_value() {
+  let path = script(
+    "limit.js",
+    "const { port1 } = new MessageChannel();\n\
+     try { port1.postMessage('x'.repeat(2000)); console.log('sent'); }\n\
+     catch (e) { console.log(e.name); }\n\
+     port1.close();\n",
+  );
+  let p = path.to_str().unwrap();
+  let out = v8mc(&["run", p, "--max-message-size", "1000"]);
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+  assert_eq!(text(&out.stdout), "DataCloneError\n");
+  let out = v8mc(&["run", p]);
+  assert_eq!(text(&out.stdout), "sent\n");
+  let out = v8mc(&["run", p, "--max-message-size", "lots"]);
+  let stderr = text(&out.stderr);
+  assert_eq!(out.status.code(), Some(2), "{stderr}");
+  assert!(
+    stderr.starts_with("error: invalid value 'lots' for '--max-message-size"),
+    "{stderr}"
+  );
+  assert_eq!(text(&out.stdout), "");
+}
